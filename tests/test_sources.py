@@ -1,0 +1,79 @@
+"""Sources and preprocessing: ImageFolder and .npz readers, validation, standardization."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from tfkip import sources
+from tfkip.errors import TfkipError
+from tfkip.preprocess.standardize import channel_stats, standardize
+from tfkip.sources.dataset import LabeledImages
+
+
+def write_folder(root, split='train', classes=('cat', 'dog'), per_class=3, size=(4, 4)):
+    rng = np.random.default_rng(0)
+    for name in classes:
+        (root / split / name).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 256, size=size + (3,), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / split / name / f'{i}.png')
+
+
+def test_image_folder_reads_classes_in_sorted_order(tmp_path):
+    write_folder(tmp_path, classes=('dog', 'cat'))
+    data = sources.load(str(tmp_path), 'train')
+    assert data.class_names == ('cat', 'dog')
+    assert data.images.shape == (6, 4, 4, 3) and data.images.dtype == np.float32
+    np.testing.assert_array_equal(data.labels, [0, 0, 0, 1, 1, 1])
+    first = np.asarray(Image.open(tmp_path / 'train' / 'cat' / '0.png'), np.float32)
+    np.testing.assert_array_equal(data.images[0], first)
+
+
+def test_image_folder_errors_name_the_file(tmp_path):
+    write_folder(tmp_path)
+    with pytest.raises(TfkipError, match="split 'test' not found.*splits present: \\['train'\\]"):
+        sources.load(str(tmp_path), 'test')
+    (tmp_path / 'train' / 'dog' / '1.png').write_bytes(b'garbage')
+    with pytest.raises(TfkipError, match='cannot decode image .*dog/1.png'):
+        sources.load(str(tmp_path), 'train')
+    Image.fromarray(np.zeros((5, 5, 3), np.uint8)).save(tmp_path / 'train' / 'dog' / '1.png')
+    with pytest.raises(TfkipError, match='mixed image sizes: .*dog/1.png'):
+        sources.load(str(tmp_path), 'train')
+    (tmp_path / 'train' / 'empty').mkdir()
+    with pytest.raises(TfkipError, match='empty holds no images'):
+        sources.load(str(tmp_path), 'train')
+
+
+def test_npz_source(tmp_path):
+    np.savez(tmp_path / 'd.npz', train_images=np.ones((4, 2, 2, 1)), train_labels=[0, 1, 2, 1],
+             class_names=np.array(['a', 'b', 'c']))
+    data = sources.load(str(tmp_path / 'd.npz'), 'train')
+    assert data.class_names == ('a', 'b', 'c') and len(data) == 4
+    with pytest.raises(TfkipError, match="split 'test' needs arrays"):
+        sources.load(str(tmp_path / 'd.npz'), 'test')
+    with pytest.raises(TfkipError, match='source not found'):
+        sources.load(str(tmp_path / 'missing.npz.gz'), 'train')
+
+
+@pytest.mark.parametrize('images,labels,message', [
+    (np.zeros((2, 4)), [0, 1], 'must be a \\[N, H, W, C\\] array'),
+    (np.array([[[[np.nan]]], [[[0.0]]]]), [0, 1], '1 image\\(s\\) contain NaN or Inf'),
+    (np.zeros((2, 1, 1, 1)), [0], 'labels must be \\[N\\] with N = 2'),
+    (np.zeros((2, 1, 1, 1)), [0.0, 1.0], 'labels must be integers'),
+    (np.zeros((2, 1, 1, 1)), [0, 5], 'labels must lie in \\[0, 2\\)'),
+    (np.array([[[['x']]], [[['y']]]]), [0, 1], 'must be numeric'),
+])
+def test_labeled_images_validation(images, labels, message):
+    with pytest.raises(TfkipError, match=message):
+        LabeledImages(np.asarray(images), np.asarray(labels), ('a', 'b'), source='here')
+
+
+def test_standardize_uses_train_statistics():
+    rng = np.random.default_rng(0)
+    train = LabeledImages((rng.normal(size=(50, 3, 3, 2)) * [2, 5] + [10, -3]).astype(np.float32),
+                          np.arange(50) % 2, ('a', 'b'))
+    stats = channel_stats(train.images)
+    out = standardize(train, stats).images.reshape(-1, 2)
+    np.testing.assert_allclose(out.mean(0), 0, atol=1e-5)
+    np.testing.assert_allclose(out.std(0), 1, atol=1e-5)
+    with pytest.raises(TfkipError, match='constant'):
+        channel_stats(np.ones((2, 2, 2, 1), np.float32))

@@ -1,0 +1,5 @@
+import sys
+
+from tfkip.cli import main
+
+sys.exit(main())

@@ -1,0 +1,59 @@
+"""The one door to neural-tangents: import `nt` and `stax` from here, never directly.
+
+neural-tangents 0.6.5 (the latest release) does not import on current JAX
+(google/neural-tangents#209): its modules run `from jax.core import Jaxpr` and
+friends, `from jax.util import safe_map`, and read `jax.interpreters.ad.zeros_like_p`
+at import time, all of which JAX has since removed. Before importing it we put those
+names back, taken from where JAX keeps them now (`jax.extend.core` first, the
+private `jax._src` modules only where no public home exists). Only names that are
+missing are added, so on a JAX that still has them nothing changes.
+
+What works behind this shim: the analytic (infinite-width) kernels of `stax`, which
+is all tfkip uses. What does not: NT's empirical and Monte-Carlo kernels, which
+trace through `jax.linearize` internals whose signatures changed; tfkip never
+calls them (tests compare against finite networks with their own code instead).
+
+`tests/test_nt_compat.py` checks the kernels against closed forms and that no other
+module of the project imports neural_tangents directly.
+"""
+import sys
+import types
+
+import jax
+import jax.core
+import jax.extend.core
+from jax.interpreters import ad
+
+# Names NT imports from `jax.core` at module level.
+_CORE_NAMES = ('AbstractValue', 'Jaxpr', 'JaxprEqn', 'Literal', 'Primitive',
+               'ShapedArray', 'Value', 'Var')
+
+
+def _private(module, name):
+    """`name` from `jax._src.<module>`, used only where no public home exists."""
+    import importlib
+    return getattr(importlib.import_module(f'jax._src.{module}'), name)
+
+
+def _install():
+    for name in _CORE_NAMES:
+        if not hasattr(jax.core, name):
+            value = getattr(jax.extend.core, name, None)
+            setattr(jax.core, name, value if value is not None else _private('core', name))
+    if 'jax.util' not in sys.modules:
+        util = types.ModuleType('jax.util', 'Re-creation of the removed jax.util for NT.')
+        util.safe_map = _private('util', 'safe_map')
+        util.safe_zip = _private('util', 'safe_zip')
+        sys.modules['jax.util'] = jax.util = util
+    if not hasattr(ad, 'zeros_like_p'):
+        # NT registers rules keyed by this primitive; JAX no longer emits it, so a
+        # fresh primitive of the same name is a key that simply never matches.
+        ad.zeros_like_p = jax.extend.core.Primitive('zeros_like')
+
+
+_install()
+
+import neural_tangents as nt  # noqa: E402
+from neural_tangents import stax  # noqa: E402
+
+__all__ = ['nt', 'stax']

@@ -1,0 +1,132 @@
+"""The distilled-set artifact shared by every method: `<name>.npz` + `<name>.json`.
+
+`<name>.npz` holds `images` [N, H, W, C] float32 and `labels` [N, C] float32, the
+keys of the KIP datasets published with the papers, so those files load too. The JSON
+sidecar holds everything needed to trust and reuse it: the tfkip version, the full
+config, the source dataset and its class names, the preprocessing, the steps run,
+the metrics and the SHA-256 of the `.npz`. A published `.npz` without a sidecar
+loads with empty metadata.
+"""
+import dataclasses
+import json
+import os
+
+import numpy as np
+
+from tfkip._io import atomic_path, sha256, write_text
+from tfkip.errors import TfkipError
+from tfkip.version import __version__
+
+FORMAT = 'tfkip.distilled_set/1'
+
+
+@dataclasses.dataclass(frozen=True)
+class DistilledSet:
+    """A distilled (synthetic) labelled set.
+
+    Attributes:
+      images: [N, H, W, C] float32, in the preprocessed (e.g. standardized) space.
+      labels: [N, C] float32, soft labels (KIP encoding: one-hot minus 1/C at init).
+      metadata: JSON-serialisable dict (see module docstring).
+    """
+    images: np.ndarray
+    labels: np.ndarray
+    metadata: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        check_arrays(self.images, self.labels, '<DistilledSet>')
+
+    @property
+    def num_classes(self):
+        return self.labels.shape[1]
+
+    def check_matches(self, image_shape, num_classes, where='the data'):
+        """Raises TfkipError unless images are `image_shape` and labels have `num_classes`."""
+        source = self.metadata.get('path', '<distilled set>')
+        if tuple(self.images.shape[1:]) != tuple(image_shape):
+            raise TfkipError(f'{source}: distilled images are {tuple(self.images.shape[1:])}, '
+                             f'but {where} has images {tuple(image_shape)}')
+        if self.num_classes != num_classes:
+            raise TfkipError(f'{source}: distilled labels have {self.num_classes} classes, '
+                             f'but {where} has {num_classes}')
+
+    @property
+    def class_ids(self):
+        """[N] int32, the argmax class of each soft label."""
+        return np.argmax(self.labels, axis=1).astype(np.int32)
+
+
+def check_arrays(images, labels, where):
+    if not isinstance(images, np.ndarray) or images.ndim != 4:
+        raise TfkipError(f'{where}: images must be [N, H, W, C], got shape '
+                         f'{getattr(images, "shape", None)}')
+    if not isinstance(labels, np.ndarray) or labels.ndim != 2:
+        raise TfkipError(f'{where}: labels must be [N, C] soft labels, got shape '
+                         f'{getattr(labels, "shape", None)}')
+    if len(images) != len(labels):
+        raise TfkipError(f'{where}: {len(images)} images but {len(labels)} labels')
+    for name, array in (('images', images), ('labels', labels)):
+        if not np.issubdtype(array.dtype, np.floating):
+            raise TfkipError(f'{where}: {name} must be floating point, got {array.dtype}')
+        if not np.all(np.isfinite(array)):
+            raise TfkipError(f'{where}: {name} contain NaN or Inf')
+
+
+def _paths(path):
+    base = path[:-4] if path.endswith('.npz') else path
+    return base + '.npz', base + '.json'
+
+
+def save(distilled, path):
+    """Writes `<path>.npz` and `<path>.json` atomically; returns the .npz path."""
+    npz_path, json_path = _paths(path)
+    with atomic_path(npz_path) as tmp:
+        with open(tmp, 'wb') as f:
+            np.savez(f, images=distilled.images.astype(np.float32),
+                     labels=distilled.labels.astype(np.float32))
+        checksum = sha256(tmp)
+    metadata = {k: v for k, v in distilled.metadata.items() if k != 'path'}
+    sidecar = dict(metadata, format=FORMAT, tfkip_version=__version__,
+                   num_examples=len(distilled.images),
+                   image_shape=list(distilled.images.shape[1:]),
+                   num_classes=distilled.num_classes, sha256=checksum)
+    write_text(json_path, json.dumps(sidecar, indent=2, sort_keys=True) + '\n')
+    return npz_path
+
+
+def load(path):
+    """Loads and validates a distilled set; `metadata['path']` is set to the .npz path.
+
+    Args:
+      path: `<name>.npz` or `<name>`; the sidecar `<name>.json` is read if present.
+
+    Raises:
+      TfkipError: a missing or unreadable file, missing keys, bad shapes or values,
+        or a checksum that does not match the sidecar.
+    """
+    npz_path, json_path = _paths(path)
+    if not os.path.exists(npz_path):
+        raise TfkipError(f'distilled set not found: {npz_path}')
+    metadata = {}
+    if os.path.exists(json_path):
+        try:
+            with open(json_path) as f:
+                metadata = json.load(f)
+        except (OSError, ValueError) as e:
+            raise TfkipError(f'{json_path}: not a readable JSON sidecar ({e})') from None
+        if metadata.get('sha256') and metadata['sha256'] != sha256(npz_path):
+            raise TfkipError(f'{npz_path} does not match the checksum in {json_path}: '
+                             'the file was changed or truncated after it was written')
+    try:
+        with np.load(npz_path) as data:
+            missing = {'images', 'labels'} - set(data.files)
+            if missing:
+                raise TfkipError(f'{npz_path}: missing keys {sorted(missing)} '
+                                 f'(has {sorted(data.files)}); a distilled set needs '
+                                 "'images' [N, H, W, C] and 'labels' [N, C]")
+            images, labels = data['images'], data['labels']
+    except (OSError, ValueError, EOFError) as e:
+        raise TfkipError(f'{npz_path}: not a readable .npz file ({e})') from None
+    check_arrays(images, labels, npz_path)
+    return DistilledSet(images.astype(np.float32), labels.astype(np.float32),
+                        dict(metadata, path=npz_path))

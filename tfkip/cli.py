@@ -1,0 +1,186 @@
+"""`tfkip` command line: distill a dataset, evaluate a distilled set.
+
+    tfkip distill --source .data/mnist --ipc 10 --out runs/mnist_ipc10/distilled
+    tfkip evaluate --artifact runs/mnist_ipc10/distilled.npz --source .data/mnist
+
+Heavy imports (JAX, neural-tangents) happen after argument parsing so `--help` is quick.
+"""
+import argparse
+import dataclasses
+import json
+import math
+import sys
+
+from tfkip.errors import TfkipError
+
+DEFAULTS_NOTE = '(default: %(default)s)'
+
+
+def _add_data_args(parser, *, eval_split_default):
+    parser.add_argument('--source', required=True,
+                        help='an ImageFolder directory (<split>/<class>/<image>, e.g. an '
+                             'extracted ../shared/datasets archive) or an .npz with '
+                             '<split>_images [N,H,W,C] and <split>_labels [N]')
+    parser.add_argument('--eval-split', default=eval_split_default,
+                        help='held-out split for KRR evaluation ' + DEFAULTS_NOTE)
+
+
+def _add_kernel_args(parser):
+    group = parser.add_argument_group('kernel')
+    group.add_argument('--architecture', choices=('fc', 'convnet'), default='fc',
+                       help='infinite-width network: fully connected or the KIP ConvNet '
+                            '(3x3 conv + ReLU + 2x2 avg-pool blocks) ' + DEFAULTS_NOTE)
+    group.add_argument('--depth', type=int, default=1,
+                       help='hidden layers (fc) or conv blocks (convnet) ' + DEFAULTS_NOTE)
+    group.add_argument('--kernel', choices=('ntk', 'nngp'), default='ntk',
+                       help='neural tangent kernel or NNGP kernel ' + DEFAULTS_NOTE)
+    group.add_argument('--w-std', type=float, default=math.sqrt(2),
+                       help='weight standard deviation ' + DEFAULTS_NOTE)
+    group.add_argument('--b-std', type=float, default=0.1,
+                       help='bias standard deviation ' + DEFAULTS_NOTE)
+    group.add_argument('--prepend-conv', action='store_true',
+                       help='convnet: add one 3x3 conv + ReLU before the blocks')
+    group.add_argument('--block-size', type=int, default=None,
+                       help='image pairs per kernel block edge; bounds memory '
+                            '(default: 1024 for fc, 4 for convnet)')
+    group.add_argument('--reg', type=float, default=1e-6,
+                       help='KRR ridge, relative to the mean eigenvalue tr(K_ss)/|S| '
+                            + DEFAULTS_NOTE)
+
+
+def _kernel_config(args):
+    from tfkip.kernels.kernel import KernelConfig
+    return KernelConfig(architecture=args.architecture, depth=args.depth, kernel=args.kernel,
+                        W_std=args.w_std, b_std=args.b_std, prepend_conv=args.prepend_conv,
+                        block_size=args.block_size)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog='tfkip', description='Dataset distillation with infinitely wide networks '
+        '(KIP, Label Solve; Nguyen et al. 2021).')
+    commands = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
+
+    d = commands.add_parser(
+        'distill', help='learn a distilled set with KIP or Label Solve',
+        description='Learn a small support set from --source with KIP (gradient descent '
+        'on the KRR loss of real target batches) or Label Solve (real images, '
+        'closed-form labels). Writes OUT.npz (images [N,H,W,C], labels [N,C]) and '
+        'OUT.json (config, preprocessing, metrics, checksum).')
+    _add_data_args(d, eval_split_default='test')
+    d.add_argument('--train-split', default='train', help='split to distill ' + DEFAULTS_NOTE)
+    d.add_argument('--out', required=True, help='output path (OUT.npz and OUT.json)')
+    d.add_argument('--method', choices=('kip', 'ls'), default='kip',
+                   help='kip: learn images (and labels); ls: Label Solve ' + DEFAULTS_NOTE)
+    d.add_argument('--ipc', type=int, default=10, help='images per class ' + DEFAULTS_NOTE)
+    d.add_argument('--steps', type=int, default=1000, help='KIP steps ' + DEFAULTS_NOTE)
+    d.add_argument('--learning-rate', type=float, default=0.01,
+                   help='Adam learning rate ' + DEFAULTS_NOTE)
+    d.add_argument('--target-batch-size', type=int, default=1000,
+                   help='real images per KIP step, class-balanced ' + DEFAULTS_NOTE)
+    d.add_argument('--no-learn-labels', dest='learn_labels', action='store_false',
+                   help='keep the support labels fixed (one-hot minus 1/C)')
+    d.add_argument('--learn-hparams', action='store_true',
+                   help="also learn the kernel's W_std and b_std")
+    d.add_argument('--no-standardize', dest='standardize', action='store_false',
+                   help='use the pixels as they are (default: per-channel standardization '
+                        'with train statistics)')
+    d.add_argument('--seed', type=int, default=0, help='random seed ' + DEFAULTS_NOTE)
+    d.add_argument('--eval-every', type=int, default=500,
+                   help='steps between held-out evaluations; 0: only at the end '
+                        + DEFAULTS_NOTE)
+    d.add_argument('--eval-size', type=int, default=2000,
+                   help='held-out examples per periodic evaluation (the final one uses '
+                        'all) ' + DEFAULTS_NOTE)
+    d.add_argument('--workdir', default=None,
+                   help='checkpoint directory; a rerun with the same options resumes '
+                        'from it (default: OUT.ckpt)')
+    d.add_argument('--checkpoint-every', type=int, default=500,
+                   help='steps between checkpoints ' + DEFAULTS_NOTE)
+    _add_kernel_args(d)
+
+    e = commands.add_parser(
+        'evaluate', help='KRR accuracy of a distilled set on real data',
+        description='Kernel ridge regression with the distilled set as training data, '
+        'tested on --eval-split of --source. Kernel and preprocessing come from the '
+        "artifact's sidecar when it has one; otherwise from the flags.")
+    e.add_argument('--artifact', required=True, help='a distilled set (.npz)')
+    _add_data_args(e, eval_split_default='test')
+    e.add_argument('--train-split', default='train',
+                   help='split the standardization statistics come from when the '
+                        'artifact has no sidecar ' + DEFAULTS_NOTE)
+    e.add_argument('--no-standardize', dest='standardize', action='store_false',
+                   help='artifact without sidecar: do not standardize the test images')
+    _add_kernel_args(e)
+    return parser
+
+
+def _distill(args):
+    from tfkip.artifacts import distilled_set
+    from tfkip.distill.train import DistillConfig, distill
+    from tfkip.preprocess.standardize import channel_stats, standardize
+    from tfkip import sources
+
+    config = DistillConfig(
+        kernel=_kernel_config(args), method=args.method, images_per_class=args.ipc,
+        steps=args.steps, learning_rate=args.learning_rate,
+        target_batch_size=args.target_batch_size, reg=args.reg,
+        learn_labels=args.learn_labels, learn_hparams=args.learn_hparams, seed=args.seed,
+        eval_every=args.eval_every, eval_size=args.eval_size,
+        checkpoint_every=args.checkpoint_every)
+    train = sources.load(args.source, args.train_split)
+    eval_data = sources.load(args.source, args.eval_split) if args.eval_split else None
+    preprocessing = {'kind': 'none'}
+    if args.standardize:
+        stats = channel_stats(train.images)
+        train = standardize(train, stats)
+        eval_data = standardize(eval_data, stats) if eval_data is not None else None
+        preprocessing = stats.to_dict()
+    out = args.out[:-4] if args.out.endswith('.npz') else args.out
+    result = distill(config, train, eval_data=eval_data, workdir=args.workdir or out + '.ckpt')
+    metadata = dict(result.metadata, preprocessing=preprocessing, source=args.source)
+    path = distilled_set.save(dataclasses.replace(result, metadata=metadata), out)
+    print(json.dumps({'artifact': path, 'steps': metadata['steps'], **metadata['metrics']}))
+
+
+def _evaluate(args):
+    import numpy as np
+    from tfkip.artifacts import distilled_set
+    from tfkip.distill.krr import evaluate
+    from tfkip.kernels.kernel import KernelConfig, make_kernel_fn
+    from tfkip.preprocess.standardize import ChannelStats, channel_stats, standardize
+    from tfkip import sources
+
+    artifact = distilled_set.load(args.artifact)
+    meta = artifact.metadata
+    test = sources.load(args.source, args.eval_split)
+    if 'config' in meta:
+        kernel = KernelConfig(**meta['config']['kernel'])
+        reg = meta['config']['reg']
+        hparams = {k: np.float32(v) for k, v in meta['hparams'].items()}
+    else:
+        kernel, reg = _kernel_config(args), args.reg
+        hparams = kernel.initial_hparams()
+    prep = meta.get('preprocessing')
+    if prep is not None and prep['kind'] == 'standardize':
+        test = standardize(test, ChannelStats(np.array(prep['mean']), np.array(prep['std'])))
+    elif prep is None and args.standardize:
+        test = standardize(test, channel_stats(sources.load(args.source, args.train_split).images))
+    artifact.check_matches(test.image_shape, test.num_classes, test.source)
+    metrics = evaluate(make_kernel_fn(kernel, test.num_classes), hparams, artifact.images,
+                       artifact.labels, test.images, test.labels, reg=reg)
+    print(json.dumps({'artifact': args.artifact, 'split': args.eval_split, **metrics}))
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        {'distill': _distill, 'evaluate': _evaluate}[args.command](args)
+    except TfkipError as e:
+        print(f'tfkip {args.command}: error: {e}', file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,235 @@
+"""The distillation loop: KIP or Label Solve from labelled images to a DistilledSet.
+
+    distilled = distill(DistillConfig(...), train, eval_data=test, workdir='runs/x')
+
+KIP checkpoints every `checkpoint_every` steps into `workdir` and resumes from there:
+target batches are drawn from (seed, step) alone, so a resumed run takes exactly the
+steps an uninterrupted one would. Evaluation (KRR in float64 on a held-out split)
+runs every `eval_every` steps on `eval_size` examples, and once at the end on all.
+"""
+import dataclasses
+import hashlib
+import json
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+from tfkip.artifacts.distilled_set import DistilledSet
+from tfkip.distill import checkpoint
+from tfkip.distill.kip import kip
+from tfkip.distill.krr import centered_one_hot, evaluate
+from tfkip.distill.label_solve import label_solve
+from tfkip.distill.sampling import SUPPORT_STREAM, TARGET_STREAM, ClassIndex, rng
+from tfkip.errors import TfkipError
+from tfkip.kernels.kernel import KernelConfig, make_kernel_fn
+
+METHODS = ('kip', 'ls')
+EVAL_STREAM = 2
+# Options that may change when a run is resumed (e.g. to run it longer).
+_RESUMABLE_CHANGES = ('steps', 'eval_every', 'eval_size', 'checkpoint_every', 'log_every')
+
+
+@dataclasses.dataclass(frozen=True)
+class DistillConfig:
+    """Everything that determines a distillation run.
+
+    Attributes:
+      kernel: the infinite-width kernel.
+      method: 'kip' (learn the support set) or 'ls' (Label Solve: real support
+        images, closed-form labels).
+      images_per_class: support images per class.
+      steps: KIP steps (Adam updates).
+      learning_rate: Adam step size for every learned parameter.
+      target_batch_size: real target images per step, class-balanced (a multiple
+        of the number of classes).
+      reg: KRR ridge relative to tr(K_ss)/|S|.
+      learn_labels: learn the support labels as well as the images.
+      learn_hparams: learn the kernel's W_std and b_std as well.
+      seed: seeds the support initialisation and every target batch.
+      eval_every: steps between evaluations on the held-out split (0: only at the end).
+      eval_size: held-out examples used by the periodic evaluations (None: all).
+      checkpoint_every: steps between checkpoints (needs a workdir; 0: none).
+      log_every: steps between loss checks and progress-bar updates.
+    """
+    kernel: KernelConfig = KernelConfig()
+    method: str = 'kip'
+    images_per_class: int = 10
+    steps: int = 1000
+    learning_rate: float = 0.01
+    target_batch_size: int = 1000
+    reg: float = 1e-6
+    learn_labels: bool = True
+    learn_hparams: bool = False
+    seed: int = 0
+    eval_every: int = 500
+    eval_size: int | None = 2000
+    checkpoint_every: int = 500
+    log_every: int = 50
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise TfkipError(f'unknown method {self.method!r}; choose one of {METHODS}')
+        positive = ('images_per_class', 'target_batch_size', 'log_every')
+        non_negative = ('steps', 'eval_every', 'checkpoint_every', 'seed')
+        for name in positive + non_negative:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < (1 if name in positive else 0):
+                raise TfkipError(f'{name} must be an integer >= '
+                                 f'{1 if name in positive else 0}, got {value!r}')
+        if not self.learning_rate > 0:
+            raise TfkipError(f'learning_rate must be > 0, got {self.learning_rate!r}')
+        if not self.reg >= 0:
+            raise TfkipError(f'reg must be >= 0, got {self.reg!r}')
+        if self.eval_size is not None and self.eval_size < 1:
+            raise TfkipError(f'eval_size must be >= 1 or None, got {self.eval_size!r}')
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def learned(self):
+        return ('images',) + ('labels',) * self.learn_labels + ('hparams',) * self.learn_hparams
+
+
+def _fingerprint(config, train):
+    """Identifies (config less resumable options, training data) for checkpoints."""
+    fixed = {k: v for k, v in config.to_dict().items() if k not in _RESUMABLE_CHANGES}
+    digest = hashlib.sha256(json.dumps(fixed, sort_keys=True).encode())
+    digest.update(str(train.images.shape).encode())
+    digest.update(train.labels.tobytes())
+    digest.update(np.float64(train.images.sum(dtype=np.float64)).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _check_data(config, train, eval_data):
+    config.kernel.check_input_shape(train.image_shape)
+    ClassIndex(train.labels, train.num_classes, train.source).check_per_class(
+        config.images_per_class, 'images_per_class')
+    if config.method == 'kip':
+        if config.target_batch_size % train.num_classes:
+            raise TfkipError(
+                f'target_batch_size ({config.target_batch_size}) must be a multiple of '
+                f'the number of classes ({train.num_classes}) for class-balanced batches')
+        ClassIndex(train.labels, train.num_classes, train.source).check_per_class(
+            config.target_batch_size // train.num_classes,
+            'target_batch_size / num_classes')
+    if eval_data is not None:
+        if eval_data.image_shape != train.image_shape:
+            raise TfkipError(f'{eval_data.source}: images are {eval_data.image_shape}, '
+                             f'the training images {train.image_shape}')
+        if eval_data.num_classes != train.num_classes:
+            raise TfkipError(f'{eval_data.source}: {eval_data.num_classes} classes, '
+                             f'the training data {train.num_classes}')
+
+
+def _eval_subset(eval_data, size, seed):
+    if size is None or size >= len(eval_data):
+        return eval_data.images, eval_data.labels
+    idx = np.sort(rng(seed, EVAL_STREAM).choice(len(eval_data), size, replace=False))
+    return eval_data.images[idx], eval_data.labels[idx]
+
+
+def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
+            progress=True):
+    """Runs KIP or Label Solve.
+
+    Args:
+      config: a DistillConfig.
+      train: LabeledImages, the real data (support initialisation and targets).
+      eval_data: LabeledImages for held-out KRR evaluation, or None.
+      workdir: directory for checkpoints (KIP resumes from it), or None.
+      log: called with one line per evaluation.
+      progress: show a progress bar.
+
+    Returns:
+      DistilledSet with metadata {'config', 'method', 'steps', 'history',
+      'metrics', 'wall_time_s', 'class_names'}.
+    """
+    _check_data(config, train, eval_data)
+    start_time = time.time()
+    num_classes = train.num_classes
+    kernel_fn = make_kernel_fn(config.kernel, num_classes)
+    index = ClassIndex(train.labels, num_classes, train.source)
+    support = index.sample(config.images_per_class, rng(config.seed, SUPPORT_STREAM))
+    params = {'images': jnp.asarray(train.images[support]),
+              'labels': centered_one_hot(train.labels[support], num_classes),
+              'hparams': config.kernel.initial_hparams()}
+    history, step = [], 0
+
+    def run_eval(params, images, labels):
+        return evaluate(kernel_fn, params['hparams'], np.asarray(params['images']),
+                        np.asarray(params['labels']), images, labels, reg=config.reg)
+
+    if config.method == 'ls':
+        labels = label_solve(kernel_fn, params['hparams'], train.images[support],
+                             train.images, train.labels, num_classes=num_classes,
+                             reg=config.reg)
+        params = dict(params, labels=jnp.asarray(labels))
+    else:
+        params, history, step = _run_kip(config, train, index, kernel_fn, params,
+                                         eval_data, workdir, log, progress, run_eval)
+    metrics = {}
+    if eval_data is not None:
+        metrics = run_eval(params, eval_data.images, eval_data.labels)
+        log(f'final: {eval_data.source} KRR accuracy {metrics["accuracy"]:.4f} '
+            f'mse {metrics["mse"]:.5f} ({len(eval_data)} examples)')
+    metadata = {
+        'method': config.method, 'config': config.to_dict(), 'steps': step,
+        'hparams': {k: float(v) for k, v in params['hparams'].items()},
+        'history': history, 'metrics': metrics, 'class_names': list(train.class_names),
+        'train_source': train.source, 'num_train_examples': len(train),
+        'eval_source': eval_data.source if eval_data is not None else None,
+        'wall_time_s': time.time() - start_time,
+    }
+    return DistilledSet(np.asarray(params['images']), np.asarray(params['labels']), metadata)
+
+
+def _run_kip(config, train, index, kernel_fn, params, eval_data, workdir, log, progress,
+             run_eval):
+    """The KIP loop; returns (params, history, steps done)."""
+    pair = kip(kernel_fn, learning_rate=config.learning_rate, reg=config.reg,
+               learn=config.learned())
+    state = pair.init(params)
+    history = []
+    fingerprint = _fingerprint(config, train)
+    if workdir:
+        restored = checkpoint.restore(workdir, state, fingerprint)
+        if restored is not None:
+            state, meta = restored
+            history = meta['history']
+            log(f'resumed from {workdir} at step {int(state.step)}')
+    update = jax.jit(pair.update)
+    eval_images, eval_labels = (_eval_subset(eval_data, config.eval_size, config.seed)
+                                if eval_data is not None else (None, None))
+    per_class = config.target_batch_size // train.num_classes
+    first = int(state.step)
+    bar = tqdm(total=config.steps, initial=min(first, config.steps), disable=not progress,
+               desc='KIP', unit='step', dynamic_ncols=True)
+    for step in range(first, config.steps):
+        batch = index.sample(per_class, rng(config.seed, TARGET_STREAM, step))
+        state, metrics = update(state, train.images[batch],
+                                centered_one_hot(train.labels[batch], train.num_classes))
+        done = step + 1
+        if done % config.log_every == 0 or done == config.steps:
+            loss = float(metrics['loss'])
+            if not np.isfinite(loss):
+                raise TfkipError(
+                    f'KIP loss became {loss} at step {done}: the support kernel is too '
+                    'ill-conditioned for float32. Raise --reg (e.g. 10x) or lower '
+                    '--learning-rate')
+            bar.set_postfix(loss=f'{loss:.5f}', batch_acc=f'{float(metrics["accuracy"]):.3f}')
+            bar.update(done - bar.n)
+        if eval_data is not None and config.eval_every and done % config.eval_every == 0:
+            result = run_eval(state.params, eval_images, eval_labels)
+            history.append({'step': done, 'loss': float(metrics['loss']),
+                            'eval_accuracy': result['accuracy'], 'eval_mse': result['mse']})
+            log(f'step {done}: loss {float(metrics["loss"]):.5f}  held-out KRR accuracy '
+                f'{result["accuracy"]:.4f} mse {result["mse"]:.5f}')
+        if workdir and config.checkpoint_every and (
+                done % config.checkpoint_every == 0 or done == config.steps):
+            checkpoint.save(workdir, state, {'fingerprint': fingerprint, 'step': done,
+                                             'history': history})
+    bar.close()
+    return state.params, history, int(state.step)

@@ -1,0 +1,70 @@
+"""Infinite-width architectures of the KIP papers, as neural-tangents `stax` values.
+
+Each constructor returns the `(init_fn, apply_fn, kernel_fn)` triple of `stax.serial`,
+so the same value gives a finite network (init/apply) and its infinite-width NNGP and
+NTK (`kernel_fn(x1, x2, ('nngp', 'ntk'))`). Inputs are `[N, H, W, C]` images; FC
+flattens them first.
+
+References: Nguyen, Chen, Lee, "Dataset Meta-Learning from Kernel Ridge-Regression"
+(ICLR 2021) for FC; Nguyen, Novak, Xiao, Lee, "Dataset Distillation with Infinitely
+Wide Convolutional Networks" (NeurIPS 2021), sec. 3, for the ConvNet.
+"""
+import math
+
+from tfkip._nt_compat import stax
+
+DEFAULT_W_STD = math.sqrt(2.0)
+DEFAULT_B_STD = 0.1
+# The kernel does not depend on it; it only sizes the finite networks from init_fn.
+DEFAULT_WIDTH = 1024
+
+
+def FC(depth=1, *, num_classes=10, W_std=DEFAULT_W_STD, b_std=DEFAULT_B_STD,
+       width=DEFAULT_WIDTH, parameterization='ntk'):
+    """Fully connected ReLU network: Flatten, `depth` x (Dense, ReLU), Dense readout.
+
+    Args:
+      depth: number of hidden Dense + ReLU layers (>= 1).
+      num_classes: width of the readout layer.
+      W_std, b_std: standard deviations of weights and biases (floats, or JAX
+        scalars when the kernel's hyperparameters are learned).
+      width: hidden width of the finite networks made by `init_fn`.
+      parameterization: 'ntk' or 'standard', as in neural-tangents.
+
+    Returns:
+      `(init_fn, apply_fn, kernel_fn)`.
+    """
+    dense = lambda n: stax.Dense(n, W_std=W_std, b_std=b_std,
+                                 parameterization=parameterization)
+    hidden = [layer for _ in range(depth) for layer in (dense(width), stax.Relu())]
+    return stax.serial(stax.Flatten(), *hidden, dense(num_classes))
+
+
+def ConvNet(depth=3, *, num_classes=10, W_std=DEFAULT_W_STD, b_std=DEFAULT_B_STD,
+            width=DEFAULT_WIDTH, prepend_conv=False, parameterization='ntk'):
+    """The KIP paper's ConvNet: `depth` x (3x3 SAME Conv, ReLU, 2x2 AvgPool), Flatten, Dense.
+
+    Args:
+      depth: number of conv blocks (>= 1); each halves the spatial size, so the
+        input's height and width must be divisible by 2**depth.
+      num_classes: width of the readout layer.
+      W_std, b_std: standard deviations of weights and biases.
+      width: channels of the finite networks made by `init_fn`.
+      prepend_conv: put one extra 3x3 Conv + ReLU before the first block, as in
+        the paper's "ConvNet with a prepended conv layer".
+      parameterization: 'ntk' or 'standard'.
+
+    Returns:
+      `(init_fn, apply_fn, kernel_fn)`.
+    """
+    conv = lambda: stax.Conv(width, (3, 3), padding='SAME', W_std=W_std, b_std=b_std,
+                             parameterization=parameterization)
+    layers = [conv(), stax.Relu()] if prepend_conv else []
+    for _ in range(depth):
+        layers += [conv(), stax.Relu(), stax.AvgPool((2, 2), strides=(2, 2))]
+    layers += [stax.Flatten(), stax.Dense(num_classes, W_std=W_std, b_std=b_std,
+                                          parameterization=parameterization)]
+    return stax.serial(*layers)
+
+
+ARCHITECTURES = {'fc': FC, 'convnet': ConvNet}

@@ -1,0 +1,156 @@
+"""Kernel configuration and blocked, differentiable kernel matrices.
+
+A `KernelConfig` names one infinite-width architecture of `architectures.py` and
+which of its kernels to use. `make_kernel_fn` turns it into a pure function
+
+    kernel_fn(x1: [N1, H, W, C] float, x2: [N2, H, W, C] float, hparams) -> [N1, N2]
+
+where `hparams = {'W_std': scalar, 'b_std': scalar}` are arguments (not constants) so
+that KIP can learn them. The matrix is computed in blocks of at most
+`block_size` x `block_size` image pairs with `lax.map`, each block under
+`jax.checkpoint`, so memory stays bounded by one block, in the forward and the
+backward pass, whatever N1 and N2 are.
+"""
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from tfkip.errors import TfkipError
+from tfkip.kernels.architectures import ARCHITECTURES, DEFAULT_B_STD, DEFAULT_W_STD
+
+KERNELS = ('ntk', 'nngp')
+# Image pairs per block edge: FC blocks are one matmul; ConvNet blocks carry an
+# [H*W, H*W] covariance per pair (1M floats for 32x32), hence far smaller blocks.
+DEFAULT_BLOCK_SIZE = {'fc': 1024, 'convnet': 4}
+
+
+@dataclasses.dataclass(frozen=True)
+class KernelConfig:
+    """Which infinite-width kernel to use.
+
+    Attributes:
+      architecture: 'fc' or 'convnet' (see `architectures.py`).
+      depth: hidden layers (FC) or conv blocks (ConvNet).
+      kernel: 'ntk' or 'nngp'.
+      W_std, b_std: initial weight and bias standard deviations.
+      prepend_conv: ConvNet only; one extra Conv + ReLU before the blocks.
+      block_size: image pairs per block edge; None picks the architecture's default.
+    """
+    architecture: str = 'fc'
+    depth: int = 1
+    kernel: str = 'ntk'
+    W_std: float = DEFAULT_W_STD
+    b_std: float = DEFAULT_B_STD
+    prepend_conv: bool = False
+    block_size: int | None = None
+
+    def __post_init__(self):
+        if self.architecture not in ARCHITECTURES:
+            raise TfkipError(f'unknown architecture {self.architecture!r}; '
+                             f'choose one of {sorted(ARCHITECTURES)}')
+        if self.kernel not in KERNELS:
+            raise TfkipError(f'unknown kernel {self.kernel!r}; choose one of {KERNELS}')
+        if not isinstance(self.depth, int) or self.depth < 1:
+            raise TfkipError(f'depth must be an integer >= 1, got {self.depth!r}')
+        if not (math.isfinite(self.W_std) and self.W_std > 0):
+            raise TfkipError(f'W_std must be a positive number, got {self.W_std!r}')
+        if not (math.isfinite(self.b_std) and self.b_std >= 0):
+            raise TfkipError(f'b_std must be a number >= 0, got {self.b_std!r}')
+        if self.prepend_conv and self.architecture != 'convnet':
+            raise TfkipError('prepend_conv applies to the convnet architecture only')
+        if self.block_size is not None and self.block_size < 1:
+            raise TfkipError(f'block_size must be >= 1, got {self.block_size!r}')
+
+    @property
+    def resolved_block_size(self):
+        return self.block_size or DEFAULT_BLOCK_SIZE[self.architecture]
+
+    def initial_hparams(self):
+        """`{'W_std': [] float32, 'b_std': [] float32}`, the starting hyperparameters."""
+        return {'W_std': jnp.float32(self.W_std), 'b_std': jnp.float32(self.b_std)}
+
+    def check_input_shape(self, image_shape):
+        """Raises TfkipError if images of `image_shape` (H, W, C) cannot go through."""
+        if len(image_shape) != 3:
+            raise TfkipError(f'images must be [N, H, W, C]; got per-image shape {image_shape}')
+        if self.architecture == 'convnet':
+            factor = 2 ** self.depth
+            if image_shape[0] % factor or image_shape[1] % factor:
+                raise TfkipError(
+                    f'a depth-{self.depth} ConvNet halves height and width {self.depth} '
+                    f'times, so they must be divisible by {factor}; got {image_shape[:2]}. '
+                    'Pad the images or lower --depth.')
+
+
+def make_kernel_fn(config, num_classes=10):
+    """Returns `kernel_fn(x1, x2, hparams) -> [N1, N2]` for `config`, blocked.
+
+    Args:
+      config: a KernelConfig.
+      num_classes: readout width (the kernel does not depend on it).
+
+    Returns:
+      A pure, jit-able and differentiable function; see the module docstring.
+    """
+    build = ARCHITECTURES[config.architecture]
+    extra = {'prepend_conv': True} if config.prepend_conv else {}
+
+    @jax.checkpoint
+    def block(x1, x2, hparams):
+        _, _, kernel_fn = build(config.depth, num_classes=num_classes,
+                                W_std=hparams['W_std'], b_std=hparams['b_std'], **extra)
+        return kernel_fn(x1, x2, config.kernel)
+
+    return lambda x1, x2, hparams: blocked(block, x1, x2, hparams,
+                                           config.resolved_block_size)
+
+
+def _to_blocks(x, size):
+    """[N, ...] -> [ceil(N / size), size, ...], padded by repeating the last row.
+
+    Repeating a real row (not zeros) keeps padded kernel entries finite (a zero
+    image has zero variance when b_std = 0, and the arc-cosine kernel divides by it).
+    """
+    num_blocks = -(-x.shape[0] // size)
+    pad = num_blocks * size - x.shape[0]
+    x = jnp.pad(x, [(0, pad)] + [(0, 0)] * (x.ndim - 1), mode='edge')
+    return x.reshape((num_blocks, size) + x.shape[1:])
+
+
+def blocked(block_fn, x1, x2, hparams, block_size):
+    """Assembles `block_fn(x1, x2, hparams) -> [N1, N2]` from blocks of at most
+    `block_size` rows and columns, mapped one at a time with `lax.map`."""
+    n1, n2 = x1.shape[0], x2.shape[0]
+    if n1 <= block_size and n2 <= block_size:
+        return block_fn(x1, x2, hparams)
+    s1, s2 = min(n1, block_size), min(n2, block_size)
+    b1, b2 = _to_blocks(x1, s1), _to_blocks(x2, s2)
+    k = jax.lax.map(lambda a: jax.lax.map(lambda b: block_fn(a, b, hparams), b2), b1)
+    k = k.transpose(0, 2, 1, 3).reshape(b1.shape[0] * s1, b2.shape[0] * s2)
+    return k[:n1, :n2]
+
+
+def kernel_matrix_in_chunks(kernel_fn, x1, x2, hparams, chunk_size=8192):
+    """`kernel_fn(x1, x2)` as a host numpy array, computed `chunk_size` rows of x1 at a
+    time so device memory stays bounded for any N1 (e.g. a 10,000-image test set).
+
+    Args:
+      kernel_fn: a jitted `kernel_fn(x1, x2, hparams)` from `make_kernel_fn`.
+      x1: [N1, H, W, C] host array; x2: [N2, H, W, C].
+
+    Returns:
+      [N1, N2] numpy array of the kernel's dtype.
+    """
+    x2 = jnp.asarray(x2)
+    parts = []
+    for start in range(0, x1.shape[0], chunk_size):
+        chunk = x1[start:start + chunk_size]
+        if chunk.shape[0] < chunk_size and x1.shape[0] > chunk_size:
+            # Keep one compiled shape: pad the tail chunk, drop the padding after.
+            chunk = np.concatenate(
+                [chunk, np.repeat(chunk[-1:], chunk_size - chunk.shape[0], 0)])
+        parts.append(np.asarray(kernel_fn(jnp.asarray(chunk), x2, hparams)))
+    return np.concatenate(parts)[:x1.shape[0]]
