@@ -8,6 +8,7 @@ import pytest
 from tfkip.distill import checkpoint
 from tfkip.distill.kip import kip
 from tfkip.distill.krr import centered_one_hot
+from tfkip.distill.label_solve import label_solve
 from tfkip.distill.train import DistillConfig, distill
 from tfkip.errors import TfkipError
 from tfkip.kernels.kernel import KernelConfig, make_kernel_fn
@@ -81,6 +82,27 @@ def test_resume_is_exact(train_data, tmp_path):
     np.testing.assert_array_equal(resumed.labels, straight.labels)
 
 
+def test_crash_then_resume_is_exact_with_a_cosine_schedule(train_data, test_data, tmp_path):
+    cosine = dataclasses.replace(CONFIG, lr_schedule='cosine')
+    straight = run(cosine, train_data)
+    assert not np.array_equal(straight.images, run(CONFIG, train_data).images)
+
+    class Crash(Exception):
+        pass
+
+    def crash_at_step_3(line):
+        if line.startswith('step 3'):
+            raise Crash  # after the step-2 checkpoint, before the step-3 one
+
+    with pytest.raises(Crash):
+        distill(cosine, train_data, eval_data=test_data, workdir=str(tmp_path),
+                log=crash_at_step_3, progress=False)
+    resumed = run(cosine, train_data, workdir=str(tmp_path))
+    np.testing.assert_array_equal(resumed.images, straight.images)
+    with pytest.raises(TfkipError, match='different configuration'):
+        run(dataclasses.replace(cosine, steps=9), train_data, workdir=str(tmp_path))
+
+
 def test_checkpoint_of_another_config_is_refused(train_data, tmp_path):
     run(dataclasses.replace(CONFIG, steps=2), train_data, workdir=str(tmp_path))
     with pytest.raises(TfkipError, match='different configuration'):
@@ -100,6 +122,18 @@ def test_label_solve_method(train_data, test_data):
     assert result.metadata['metrics']['accuracy'] == 1.0
 
 
+def test_final_label_solve_replaces_the_learned_labels(train_data, test_data):
+    kip_only = run(CONFIG, train_data, eval_data=test_data)
+    polished = run(dataclasses.replace(CONFIG, final_label_solve=True), train_data,
+                   eval_data=test_data)
+    np.testing.assert_array_equal(polished.images, kip_only.images)
+    kernel_fn = make_kernel_fn(CONFIG.kernel, 3)
+    expected = label_solve(kernel_fn, CONFIG.kernel.initial_hparams(), polished.images,
+                           train_data.images, train_data.labels, num_classes=3, reg=CONFIG.reg)
+    np.testing.assert_allclose(polished.labels, expected, rtol=1e-5, atol=1e-6)
+    assert polished.metadata['metrics_before_label_solve'] == kip_only.metadata['metrics']
+
+
 @pytest.mark.parametrize('change,message', [
     ({'images_per_class': 21}, 'has only 20 of class 0'),
     ({'target_batch_size': 10}, 'multiple of the number of classes'),
@@ -113,6 +147,7 @@ def test_impossible_requests_are_clear_errors(train_data, change, message):
 
 @pytest.mark.parametrize('change,message', [
     ({'method': 'dd'}, 'unknown method'), ({'steps': -1}, 'steps'),
+    ({'lr_schedule': 'linear'}, 'unknown lr_schedule'),
     ({'learning_rate': 0.0}, 'learning_rate'), ({'eval_size': 0}, 'eval_size'),
 ])
 def test_bad_config_values(change, message):

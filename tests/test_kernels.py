@@ -51,10 +51,10 @@ def test_chunks_on_the_host_match_one_call():
     config = KernelConfig('fc', depth=1)
     fn = jax.jit(make_kernel_fn(config))
     rng = np.random.default_rng(1)
-    x1, x2 = rng.normal(size=(11, 3, 3, 1)), rng.normal(size=(4, 3, 3, 1))
+    x1, x2 = rng.normal(size=(11, 3, 3, 1)), rng.normal(size=(6, 3, 3, 1))
     x1, x2 = x1.astype(np.float32), x2.astype(np.float32)
     chunked = kernel_matrix_in_chunks(fn, x1, x2, config.initial_hparams(), chunk_size=4)
-    assert chunked.shape == (11, 4)
+    assert chunked.shape == (11, 6)
     np.testing.assert_allclose(chunked, fn(x1, x2, config.initial_hparams()), rtol=1e-6)
 
 

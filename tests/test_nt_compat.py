@@ -59,3 +59,12 @@ def test_only_the_shim_imports_neural_tangents():
             if any(n.split('.')[0] == 'neural_tangents' for n in names):
                 offenders.append(str(path.relative_to(ROOT)))
     assert not offenders, f'import neural_tangents through tfkip._nt_compat: {offenders}'
+
+
+def test_recreated_jax_util_keeps_its_contract():
+    import sys
+    util = sys.modules['jax.util']
+    assert util.safe_map(lambda a, b: a + b, [1, 2], (3, 4)) == [4, 6]
+    assert util.safe_zip('ab', [1, 2]) == [('a', 1), ('b', 2)]
+    with pytest.raises(ValueError, match='length mismatch'):
+        util.safe_zip([1], [1, 2])

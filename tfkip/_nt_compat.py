@@ -5,7 +5,8 @@ neural-tangents 0.6.5 (the latest release) does not import on current JAX
 friends, `from jax.util import safe_map`, and read `jax.interpreters.ad.zeros_like_p`
 at import time, all of which JAX has since removed. Before importing it we put those
 names back, taken from where JAX keeps them now (`jax.extend.core` first, the
-private `jax._src` modules only where no public home exists). Only names that are
+private `jax._src.core` only where no public home exists; `jax.util`'s two helpers are
+re-made here). Only names that are
 missing are added, so on a JAX that still has them nothing changes.
 
 What works behind this shim: the analytic (infinite-width) kernels of `stax`, which
@@ -16,6 +17,7 @@ calls them (tests compare against finite networks with their own code instead).
 `tests/test_nt_compat.py` checks the kernels against closed forms and that no other
 module of the project imports neural_tangents directly.
 """
+import importlib
 import sys
 import types
 
@@ -30,20 +32,35 @@ _CORE_NAMES = ('AbstractValue', 'Jaxpr', 'JaxprEqn', 'Literal', 'Primitive',
 
 
 def _private(module, name):
-    """`name` from `jax._src.<module>`, used only where no public home exists."""
-    import importlib
-    return getattr(importlib.import_module(f'jax._src.{module}'), name)
+    """`jax._src.<module>.<name>`, or None; used only where no public home exists."""
+    try:
+        return getattr(importlib.import_module(f'jax._src.{module}'), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+def _same_length(args):
+    """The iterables in `args` as lists, checked to be equally long (jax.util's contract)."""
+    args = [list(a) for a in args]
+    if len({len(a) for a in args}) > 1:
+        raise ValueError(f'length mismatch: {[len(a) for a in args]}')
+    return args
 
 
 def _install():
     for name in _CORE_NAMES:
         if not hasattr(jax.core, name):
-            value = getattr(jax.extend.core, name, None)
-            setattr(jax.core, name, value if value is not None else _private('core', name))
+            value = getattr(jax.extend.core, name, None) or _private('core', name)
+            if value is None:
+                raise ImportError(
+                    f'tfkip._nt_compat: jax {jax.__version__} has no {name} in jax.core, '
+                    'jax.extend.core or jax._src.core; neural-tangents 0.6.5 needs it. '
+                    'Install the jax version pinned in setup.py.')
+            setattr(jax.core, name, value)
     if 'jax.util' not in sys.modules:
         util = types.ModuleType('jax.util', 'Re-creation of the removed jax.util for NT.')
-        util.safe_map = _private('util', 'safe_map')
-        util.safe_zip = _private('util', 'safe_zip')
+        util.safe_map = lambda f, *args: list(map(f, *_same_length(args)))
+        util.safe_zip = lambda *args: list(zip(*_same_length(args)))
         sys.modules['jax.util'] = jax.util = util
     if not hasattr(ad, 'zeros_like_p'):
         # NT registers rules keyed by this primitive; JAX no longer emits it, so a

@@ -9,6 +9,7 @@ import argparse
 import dataclasses
 import json
 import math
+import os
 import sys
 
 from tfkip.errors import TfkipError
@@ -41,8 +42,8 @@ def _add_kernel_args(parser):
     group.add_argument('--prepend-conv', action='store_true',
                        help='convnet: add one 3x3 conv + ReLU before the blocks')
     group.add_argument('--block-size', type=int, default=None,
-                       help='image pairs per kernel block edge; bounds memory '
-                            '(default: 1024 for fc, 4 for convnet)')
+                       help='kernel blocks hold at most BLOCK_SIZE**2 image pairs; bounds '
+                            'memory (default: 1024 for fc, 4 for convnet)')
     group.add_argument('--reg', type=float, default=1e-6,
                        help='KRR ridge, relative to the mean eigenvalue tr(K_ss)/|S| '
                             + DEFAULTS_NOTE)
@@ -76,12 +77,18 @@ def build_parser():
     d.add_argument('--steps', type=int, default=1000, help='KIP steps ' + DEFAULTS_NOTE)
     d.add_argument('--learning-rate', type=float, default=0.01,
                    help='Adam learning rate ' + DEFAULTS_NOTE)
+    d.add_argument('--lr-schedule', choices=('constant', 'cosine'), default='constant',
+                   help='constant, or cosine decay from --learning-rate to 0 over --steps '
+                        + DEFAULTS_NOTE)
     d.add_argument('--target-batch-size', type=int, default=1000,
                    help='real images per KIP step, class-balanced ' + DEFAULTS_NOTE)
     d.add_argument('--no-learn-labels', dest='learn_labels', action='store_false',
                    help='keep the support labels fixed (one-hot minus 1/C)')
     d.add_argument('--learn-hparams', action='store_true',
                    help="also learn the kernel's W_std and b_std")
+    d.add_argument('--final-label-solve', action='store_true',
+                   help='after KIP, replace the labels by the closed-form Label Solve '
+                        'labels for the learned images over the whole training split')
     d.add_argument('--no-standardize', dest='standardize', action='store_false',
                    help='use the pixels as they are (default: per-channel standardization '
                         'with train statistics)')
@@ -123,9 +130,10 @@ def _distill(args):
 
     config = DistillConfig(
         kernel=_kernel_config(args), method=args.method, images_per_class=args.ipc,
-        steps=args.steps, learning_rate=args.learning_rate,
+        steps=args.steps, learning_rate=args.learning_rate, lr_schedule=args.lr_schedule,
         target_batch_size=args.target_batch_size, reg=args.reg,
-        learn_labels=args.learn_labels, learn_hparams=args.learn_hparams, seed=args.seed,
+        learn_labels=args.learn_labels, learn_hparams=args.learn_hparams,
+        final_label_solve=args.final_label_solve, seed=args.seed,
         eval_every=args.eval_every, eval_size=args.eval_size,
         checkpoint_every=args.checkpoint_every)
     train = sources.load(args.source, args.train_split)
@@ -174,6 +182,9 @@ def _evaluate(args):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    # neural-tangents imports TensorFlow, whose C++ start-up logging would bury the
+    # progress bar; a user's own TF_CPP_MIN_LOG_LEVEL wins.
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     try:
         {'distill': _distill, 'evaluate': _evaluate}[args.command](args)
     except TfkipError as e:

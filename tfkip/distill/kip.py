@@ -65,7 +65,8 @@ def kip(kernel_fn, *, learning_rate, reg, learn=('images',)):
 
     Args:
       kernel_fn: `kernel_fn(x1, x2, hparams) -> [N1, N2]` (tfkip.kernels.make_kernel_fn).
-      learning_rate: Adam step size, shared by all learned parameters.
+      learning_rate: Adam step size shared by all learned parameters: a float, or an
+        optax schedule (step -> float).
       reg: KRR ridge relative to tr(K_ss)/|S|.
       learn: which of 'images', 'labels', 'hparams' to learn.
 
@@ -73,9 +74,18 @@ def kip(kernel_fn, *, learning_rate, reg, learn=('images',)):
       A KIP pair; `update` is pure and jit-able.
 
     Example:
-      >>> pair = kip(kernel_fn, learning_rate=0.01, reg=1e-6)
-      >>> state = pair.init({'images': x_s, 'labels': y_s, 'hparams': hparams})
-      >>> state, metrics = jax.jit(pair.update)(state, x_t, y_t)
+      >>> import numpy as np
+      >>> from tfkip.distill import centered_one_hot
+      >>> from tfkip.kernels import KernelConfig, make_kernel_fn
+      >>> config = KernelConfig('fc', depth=1)
+      >>> pair = kip(make_kernel_fn(config, 2), learning_rate=0.01, reg=1e-6)
+      >>> x = np.random.default_rng(0).normal(size=(6, 4, 4, 1)).astype(np.float32)
+      >>> y = centered_one_hot(np.array([0, 1, 0, 1, 0, 1]), 2)
+      >>> state = pair.init({'images': x[:2], 'labels': y[:2],
+      ...                    'hparams': config.initial_hparams()})
+      >>> state, metrics = jax.jit(pair.update)(state, x, y)
+      >>> int(state.step), bool(metrics['loss'] > 0)
+      (1, True)
     """
     unknown = set(learn) - set(LEARNABLE)
     if unknown:

@@ -15,6 +15,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from tqdm.auto import tqdm
 
 from tfkip.artifacts.distilled_set import DistilledSet
@@ -27,6 +28,7 @@ from tfkip.errors import TfkipError
 from tfkip.kernels.kernel import KernelConfig, make_kernel_fn
 
 METHODS = ('kip', 'ls')
+SCHEDULES = ('constant', 'cosine')
 EVAL_STREAM = 2
 # Options that may change when a run is resumed (e.g. to run it longer).
 _RESUMABLE_CHANGES = ('steps', 'eval_every', 'eval_size', 'checkpoint_every', 'log_every')
@@ -42,12 +44,16 @@ class DistillConfig:
         images, closed-form labels).
       images_per_class: support images per class.
       steps: KIP steps (Adam updates).
-      learning_rate: Adam step size for every learned parameter.
+      learning_rate: Adam step size for every learned parameter (the peak, with a
+        schedule).
+      lr_schedule: 'constant', or 'cosine' (decay to 0 over `steps`).
       target_batch_size: real target images per step, class-balanced (a multiple
         of the number of classes).
       reg: KRR ridge relative to tr(K_ss)/|S|.
       learn_labels: learn the support labels as well as the images.
       learn_hparams: learn the kernel's W_std and b_std as well.
+      final_label_solve: after the KIP steps, replace the support labels by Label
+        Solve's closed-form labels for the learned images over the whole training set.
       seed: seeds the support initialisation and every target batch.
       eval_every: steps between evaluations on the held-out split (0: only at the end).
       eval_size: held-out examples used by the periodic evaluations (None: all).
@@ -59,10 +65,12 @@ class DistillConfig:
     images_per_class: int = 10
     steps: int = 1000
     learning_rate: float = 0.01
+    lr_schedule: str = 'constant'
     target_batch_size: int = 1000
     reg: float = 1e-6
     learn_labels: bool = True
     learn_hparams: bool = False
+    final_label_solve: bool = False
     seed: int = 0
     eval_every: int = 500
     eval_size: int | None = 2000
@@ -72,6 +80,9 @@ class DistillConfig:
     def __post_init__(self):
         if self.method not in METHODS:
             raise TfkipError(f'unknown method {self.method!r}; choose one of {METHODS}')
+        if self.lr_schedule not in SCHEDULES:
+            raise TfkipError(f'unknown lr_schedule {self.lr_schedule!r}; choose one of '
+                             f'{SCHEDULES}')
         positive = ('images_per_class', 'target_batch_size', 'log_every')
         non_negative = ('steps', 'eval_every', 'checkpoint_every', 'seed')
         for name in positive + non_negative:
@@ -89,13 +100,22 @@ class DistillConfig:
     def to_dict(self):
         return dataclasses.asdict(self)
 
+    def learning_rate_fn(self):
+        """A float, or an optax schedule of the step."""
+        if self.lr_schedule == 'cosine':
+            return optax.cosine_decay_schedule(self.learning_rate, self.steps)
+        return self.learning_rate
+
     def learned(self):
         return ('images',) + ('labels',) * self.learn_labels + ('hparams',) * self.learn_hparams
 
 
 def _fingerprint(config, train):
     """Identifies (config less resumable options, training data) for checkpoints."""
-    fixed = {k: v for k, v in config.to_dict().items() if k not in _RESUMABLE_CHANGES}
+    changeable = _RESUMABLE_CHANGES
+    if config.lr_schedule != 'constant':  # the schedule depends on the total steps
+        changeable = tuple(k for k in changeable if k != 'steps')
+    fixed = {k: v for k, v in config.to_dict().items() if k not in changeable}
     digest = hashlib.sha256(json.dumps(fixed, sort_keys=True).encode())
     digest.update(str(train.images.shape).encode())
     digest.update(train.labels.tobytes())
@@ -105,16 +125,15 @@ def _fingerprint(config, train):
 
 def _check_data(config, train, eval_data):
     config.kernel.check_input_shape(train.image_shape)
-    ClassIndex(train.labels, train.num_classes, train.source).check_per_class(
-        config.images_per_class, 'images_per_class')
+    index = ClassIndex(train.labels, train.num_classes, train.source)
+    index.check_per_class(config.images_per_class, 'images_per_class')
     if config.method == 'kip':
         if config.target_batch_size % train.num_classes:
             raise TfkipError(
                 f'target_batch_size ({config.target_batch_size}) must be a multiple of '
                 f'the number of classes ({train.num_classes}) for class-balanced batches')
-        ClassIndex(train.labels, train.num_classes, train.source).check_per_class(
-            config.target_batch_size // train.num_classes,
-            'target_batch_size / num_classes')
+        index.check_per_class(config.target_batch_size // train.num_classes,
+                              'target_batch_size / num_classes')
     if eval_data is not None:
         if eval_data.image_shape != train.image_shape:
             raise TfkipError(f'{eval_data.source}: images are {eval_data.image_shape}, '
@@ -129,6 +148,20 @@ def _eval_subset(eval_data, size, seed):
         return eval_data.images, eval_data.labels
     idx = np.sort(rng(seed, EVAL_STREAM).choice(len(eval_data), size, replace=False))
     return eval_data.images[idx], eval_data.labels[idx]
+
+
+def initial_params(config, train):
+    """The starting support set: `images_per_class` real images of each class drawn with
+    `config.seed`, centered one-hot labels, and the config's kernel hyperparameters.
+
+    Returns:
+      {'images': [S, H, W, C] float32, 'labels': [S, C] float32, 'hparams': {...}}.
+    """
+    index = ClassIndex(train.labels, train.num_classes, train.source)
+    support = index.sample(config.images_per_class, rng(config.seed, SUPPORT_STREAM))
+    return {'images': jnp.asarray(train.images[support]),
+            'labels': centered_one_hot(train.labels[support], train.num_classes),
+            'hparams': config.kernel.initial_hparams()}
 
 
 def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
@@ -151,26 +184,26 @@ def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
     start_time = time.time()
     num_classes = train.num_classes
     kernel_fn = make_kernel_fn(config.kernel, num_classes)
-    index = ClassIndex(train.labels, num_classes, train.source)
-    support = index.sample(config.images_per_class, rng(config.seed, SUPPORT_STREAM))
-    params = {'images': jnp.asarray(train.images[support]),
-              'labels': centered_one_hot(train.labels[support], num_classes),
-              'hparams': config.kernel.initial_hparams()}
+    params = initial_params(config, train)
     history, step = [], 0
 
     def run_eval(params, images, labels):
         return evaluate(kernel_fn, params['hparams'], np.asarray(params['images']),
                         np.asarray(params['labels']), images, labels, reg=config.reg)
 
-    if config.method == 'ls':
-        labels = label_solve(kernel_fn, params['hparams'], train.images[support],
+    metrics, before_label_solve = {}, None
+    if config.method == 'kip':
+        params, history, step = _run_kip(config, train, kernel_fn, params, eval_data,
+                                         workdir, log, progress, run_eval)
+    if config.method == 'ls' or config.final_label_solve:
+        if config.method == 'kip' and eval_data is not None:
+            before_label_solve = run_eval(params, eval_data.images, eval_data.labels)
+            log(f'before the final Label Solve: {eval_data.source} KRR accuracy '
+                f'{before_label_solve["accuracy"]:.4f}')
+        labels = label_solve(kernel_fn, params['hparams'], np.asarray(params['images']),
                              train.images, train.labels, num_classes=num_classes,
                              reg=config.reg)
         params = dict(params, labels=jnp.asarray(labels))
-    else:
-        params, history, step = _run_kip(config, train, index, kernel_fn, params,
-                                         eval_data, workdir, log, progress, run_eval)
-    metrics = {}
     if eval_data is not None:
         metrics = run_eval(params, eval_data.images, eval_data.labels)
         log(f'final: {eval_data.source} KRR accuracy {metrics["accuracy"]:.4f} '
@@ -179,6 +212,7 @@ def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
         'method': config.method, 'config': config.to_dict(), 'steps': step,
         'hparams': {k: float(v) for k, v in params['hparams'].items()},
         'history': history, 'metrics': metrics, 'class_names': list(train.class_names),
+        'metrics_before_label_solve': before_label_solve,
         'train_source': train.source, 'num_train_examples': len(train),
         'eval_source': eval_data.source if eval_data is not None else None,
         'wall_time_s': time.time() - start_time,
@@ -186,10 +220,10 @@ def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
     return DistilledSet(np.asarray(params['images']), np.asarray(params['labels']), metadata)
 
 
-def _run_kip(config, train, index, kernel_fn, params, eval_data, workdir, log, progress,
-             run_eval):
+def _run_kip(config, train, kernel_fn, params, eval_data, workdir, log, progress, run_eval):
     """The KIP loop; returns (params, history, steps done)."""
-    pair = kip(kernel_fn, learning_rate=config.learning_rate, reg=config.reg,
+    index = ClassIndex(train.labels, train.num_classes, train.source)
+    pair = kip(kernel_fn, learning_rate=config.learning_rate_fn(), reg=config.reg,
                learn=config.learned())
     state = pair.init(params)
     history = []

@@ -7,9 +7,10 @@ which of its kernels to use. `make_kernel_fn` turns it into a pure function
 
 where `hparams = {'W_std': scalar, 'b_std': scalar}` are arguments (not constants) so
 that KIP can learn them. The matrix is computed in blocks of at most
-`block_size` x `block_size` image pairs with `lax.map`, each block under
-`jax.checkpoint`, so memory stays bounded by one block, in the forward and the
-backward pass, whatever N1 and N2 are.
+`block_size`**2 image pairs with `lax.map`, each block under
+`jax.checkpoint` (recomputed in the backward pass rather than stored), so memory
+stays bounded by one block, forward and backward, whatever N1 and N2 are. A matrix
+that fits in one block is computed directly, without the recomputation.
 """
 import dataclasses
 import math
@@ -22,8 +23,8 @@ from tfkip.errors import TfkipError
 from tfkip.kernels.architectures import ARCHITECTURES, DEFAULT_B_STD, DEFAULT_W_STD
 
 KERNELS = ('ntk', 'nngp')
-# Image pairs per block edge: FC blocks are one matmul; ConvNet blocks carry an
-# [H*W, H*W] covariance per pair (1M floats for 32x32), hence far smaller blocks.
+# Square root of the image pairs per block: FC blocks are one matmul; ConvNet blocks
+# carry an [H*W, H*W] covariance per pair (1M floats for 32x32), hence far smaller ones.
 DEFAULT_BLOCK_SIZE = {'fc': 1024, 'convnet': 4}
 
 
@@ -37,7 +38,8 @@ class KernelConfig:
       kernel: 'ntk' or 'nngp'.
       W_std, b_std: initial weight and bias standard deviations.
       prepend_conv: ConvNet only; one extra Conv + ReLU before the blocks.
-      block_size: image pairs per block edge; None picks the architecture's default.
+      block_size: a block holds at most block_size**2 image pairs (and at most
+        block_size columns); None picks the architecture's default.
     """
     architecture: str = 'fc'
     depth: int = 1
@@ -98,7 +100,6 @@ def make_kernel_fn(config, num_classes=10):
     build = ARCHITECTURES[config.architecture]
     extra = {'prepend_conv': True} if config.prepend_conv else {}
 
-    @jax.checkpoint
     def block(x1, x2, hparams):
         _, _, kernel_fn = build(config.depth, num_classes=num_classes,
                                 W_std=hparams['W_std'], b_std=hparams['b_std'], **extra)
@@ -122,35 +123,49 @@ def _to_blocks(x, size):
 
 def blocked(block_fn, x1, x2, hparams, block_size):
     """Assembles `block_fn(x1, x2, hparams) -> [N1, N2]` from blocks of at most
-    `block_size` rows and columns, mapped one at a time with `lax.map`."""
+    `block_size**2` image pairs (at most `block_size` columns, as many rows as fit),
+    mapped one at a time with `lax.map`."""
     n1, n2 = x1.shape[0], x2.shape[0]
-    if n1 <= block_size and n2 <= block_size:
+    max_pairs = block_size ** 2
+    if n1 * n2 <= max_pairs:
         return block_fn(x1, x2, hparams)
-    s1, s2 = min(n1, block_size), min(n2, block_size)
+    s2 = min(n2, block_size)
+    s1 = min(n1, max_pairs // s2)
     b1, b2 = _to_blocks(x1, s1), _to_blocks(x2, s2)
+    block_fn = jax.checkpoint(block_fn)
     k = jax.lax.map(lambda a: jax.lax.map(lambda b: block_fn(a, b, hparams), b2), b1)
     k = k.transpose(0, 2, 1, 3).reshape(b1.shape[0] * s1, b2.shape[0] * s2)
     return k[:n1, :n2]
 
 
 def kernel_matrix_in_chunks(kernel_fn, x1, x2, hparams, chunk_size=8192):
-    """`kernel_fn(x1, x2)` as a host numpy array, computed `chunk_size` rows of x1 at a
-    time so device memory stays bounded for any N1 (e.g. a 10,000-image test set).
+    """`kernel_fn(x1, x2)` as a host numpy array, computed in tiles of at most
+    `chunk_size` x `chunk_size` images, so device memory stays bounded for any N1 and
+    N2 (a 10,000-image test set against a 60,000-image support set, say).
 
     Args:
       kernel_fn: a jitted `kernel_fn(x1, x2, hparams)` from `make_kernel_fn`.
-      x1: [N1, H, W, C] host array; x2: [N2, H, W, C].
+      x1: [N1, H, W, C] host array; x2: [N2, H, W, C] host array.
+      hparams: the kernel's hyperparameters.
+      chunk_size: tile edge, in images.
 
     Returns:
       [N1, N2] numpy array of the kernel's dtype.
     """
-    x2 = jnp.asarray(x2)
-    parts = []
-    for start in range(0, x1.shape[0], chunk_size):
-        chunk = x1[start:start + chunk_size]
-        if chunk.shape[0] < chunk_size and x1.shape[0] > chunk_size:
-            # Keep one compiled shape: pad the tail chunk, drop the padding after.
-            chunk = np.concatenate(
-                [chunk, np.repeat(chunk[-1:], chunk_size - chunk.shape[0], 0)])
-        parts.append(np.asarray(kernel_fn(jnp.asarray(chunk), x2, hparams)))
-    return np.concatenate(parts)[:x1.shape[0]]
+    rows = []
+    for chunk1, n1 in _host_chunks(x1, chunk_size):
+        row = [np.asarray(kernel_fn(chunk1, chunk2, hparams))[:n1, :n2]
+               for chunk2, n2 in _host_chunks(x2, chunk_size)]
+        rows.append(np.concatenate(row, axis=1))
+    return np.concatenate(rows)
+
+
+def _host_chunks(x, size):
+    """Yields (device chunk, valid rows) over x; when x spans several chunks, the last
+    is padded to `size` rows so every call has one compiled shape."""
+    for start in range(0, x.shape[0], size):
+        chunk = np.asarray(x[start:start + size])
+        valid = chunk.shape[0]
+        if valid < size < x.shape[0]:
+            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], size - valid, 0)])
+        yield jnp.asarray(chunk), valid

@@ -1,0 +1,77 @@
+"""The command line: end to end on a tiny .npz, helpful --help, errors without tracebacks."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tfkip import cli
+from tfkip.artifacts import distilled_set
+from conftest import make_images
+
+
+@pytest.fixture()
+def source(tmp_path):
+    train, test = make_images(8, seed=0), make_images(4, seed=1)
+    path = tmp_path / 'tiny.npz'
+    np.savez(path, train_images=train.images * 40 + 100, train_labels=train.labels,
+             test_images=test.images * 40 + 100, test_labels=test.labels,
+             class_names=np.array(train.class_names))
+    return str(path)
+
+
+def test_distill_then_evaluate(source, tmp_path, capsys):
+    out = str(tmp_path / 'run' / 'distilled')
+    args = ['distill', '--source', source, '--out', out, '--ipc', '2', '--steps', '4',
+            '--target-batch-size', '12', '--eval-every', '2', '--checkpoint-every', '2']
+    assert cli.main(args) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary['steps'] == 4 and summary['accuracy'] == 1.0
+    artifact = distilled_set.load(out + '.npz')
+    assert artifact.images.shape == (6, 8, 8, 1)
+    meta = artifact.metadata
+    assert meta['preprocessing']['kind'] == 'standardize'
+    assert meta['config']['images_per_class'] == 2 and meta['class_names'] == ['c0', 'c1', 'c2']
+    assert os.path.exists(out + '.ckpt/checkpoint.npz')
+
+    assert cli.main(['evaluate', '--artifact', out + '.npz', '--source', source]) == 0
+    evaluated = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert evaluated['accuracy'] == pytest.approx(summary['accuracy'])
+    assert evaluated['mse'] == pytest.approx(summary['mse'], rel=1e-5)
+
+
+def test_label_solve_from_the_command_line(source, tmp_path, capsys):
+    assert cli.main(['distill', '--source', source, '--out', str(tmp_path / 'ls'),
+                     '--method', 'ls', '--ipc', '1']) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])['steps'] == 0
+
+
+@pytest.mark.parametrize('extra,message', [
+    (['--ipc', '9'], 'images_per_class needs 9 examples of every class'),
+    (['--depth', '0'], 'depth must be an integer >= 1'),
+    (['--architecture', 'convnet', '--depth', '4'], 'divisible by 16'),
+])
+def test_bad_input_is_one_clear_line(source, tmp_path, capsys, extra, message):
+    assert cli.main(['distill', '--source', source, '--out', str(tmp_path / 'x')] + extra) == 2
+    err = capsys.readouterr().err
+    assert message in err and 'Traceback' not in err
+
+
+def test_missing_source_in_a_real_process(tmp_path):
+    proc = subprocess.run([sys.executable, '-m', 'tfkip', 'distill', '--source',
+                           str(tmp_path / 'nope.npz'), '--out', str(tmp_path / 'x')],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert 'error: file not found' in proc.stderr and 'Traceback' not in proc.stderr
+
+
+def test_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(['distill', '--help'])
+    text = capsys.readouterr().out
+    for option in ('--source', '--ipc', '--steps', '--learning-rate', '--target-batch-size',
+                   '--reg', '--architecture', '--kernel', '--workdir', '--no-learn-labels',
+                   '--lr-schedule', '--final-label-solve', '--learn-hparams', '--method'):
+        assert option in text
