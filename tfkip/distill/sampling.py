@@ -31,8 +31,8 @@ class ClassIndex:
         if short:
             raise TfkipError(
                 f'{what} needs {per_class} examples of every class, but {self.source} '
-                f'has only {min(counts)} of class {short[0]} (classes short: {short}); '
-                f'lower {what} or use more data')
+                f'has only {counts[short[0]]} of class {short[0]} (classes short: '
+                f'{short}); lower {what} or use more data')
 
     def sample(self, per_class, generator):
         """`per_class` distinct indices of each class, class-major order -> [per_class * C]."""
