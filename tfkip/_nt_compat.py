@@ -31,10 +31,10 @@ _CORE_NAMES = ('AbstractValue', 'Jaxpr', 'JaxprEqn', 'Literal', 'Primitive',
                'ShapedArray', 'Value', 'Var')
 
 
-def _private(module, name):
-    """`jax._src.<module>.<name>`, or None; used only where no public home exists."""
+def _private_core(name):
+    """`jax._src.core.<name>`, or None; used only where no public home exists."""
     try:
-        return getattr(importlib.import_module(f'jax._src.{module}'), name)
+        return getattr(importlib.import_module('jax._src.core'), name)
     except (ImportError, AttributeError):
         return None
 
@@ -50,7 +50,7 @@ def _same_length(args):
 def _install():
     for name in _CORE_NAMES:
         if not hasattr(jax.core, name):
-            value = getattr(jax.extend.core, name, None) or _private('core', name)
+            value = getattr(jax.extend.core, name, None) or _private_core(name)
             if value is None:
                 raise ImportError(
                     f'tfkip._nt_compat: jax {jax.__version__} has no {name} in jax.core, '
