@@ -17,16 +17,20 @@ import platform
 import sys
 import time
 
-import jax
-import numpy as np
+from tfkip._runtime import configure_xla_cpu
 
-from tfkip import sources
-from tfkip.artifacts import distilled_set
-from tfkip.distill.krr import evaluate
-from tfkip.distill.train import DistillConfig, distill, initial_params
-from tfkip.kernels.kernel import KernelConfig, make_kernel_fn
-from tfkip.preprocess.standardize import channel_stats, standardize
-from tfkip._io import write_text
+configure_xla_cpu()  # before JAX starts its CPU backend
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+from tfkip import sources  # noqa: E402
+from tfkip.artifacts import distilled_set  # noqa: E402
+from tfkip.distill.krr import evaluate  # noqa: E402
+from tfkip.distill.train import DistillConfig, distill, initial_params  # noqa: E402
+from tfkip.kernels.kernel import KernelConfig, make_kernel_fn  # noqa: E402
+from tfkip.preprocess.standardize import channel_stats, standardize  # noqa: E402
+from tfkip._io import write_text  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KERNEL = KernelConfig('fc', depth=3, kernel='ntk')
@@ -53,7 +57,8 @@ def machine():
             names = [l.split(':', 1)[1].strip() for l in f if l.startswith('model name')]
         cpu = names[0] if names else cpu
     return {'cpu': cpu, 'cores': os.cpu_count(), 'jax': jax.__version__,
-            'devices': [str(d) for d in jax.devices()], 'python': platform.python_version()}
+            'devices': [str(d) for d in jax.devices()], 'python': platform.python_version(),
+            'xla_flags': os.environ.get('XLA_FLAGS', '')}
 
 
 def random_subset_accuracy(config, train, test):
@@ -69,7 +74,8 @@ def markdown(rows, info):
         '# KIP-FC on MNIST: KRR test accuracy of the distilled set',
         '',
         f'Machine: {info["cpu"]}, {info["cores"]} cores; JAX {info["jax"]} on '
-        f'{", ".join(info["devices"])}. Written by `benchmarks/kip_fc_mnist.py`.',
+        f'{", ".join(info["devices"])}; XLA_FLAGS={info["xla_flags"]}. Written by '
+        '`benchmarks/kip_fc_mnist.py`.',
         f'Kernel: FC depth {KERNEL.depth} {KERNEL.kernel.upper()}, W_std={KERNEL.W_std:.4f}, '
         f'b_std={KERNEL.b_std}; per-channel standardization; support initialised from real '
         'images; labels learned (and, where the table says, replaced at the end by the '

@@ -12,6 +12,7 @@ import math
 import os
 import sys
 
+from tfkip._runtime import configure_xla_cpu
 from tfkip.errors import TfkipError
 
 DEFAULTS_NOTE = '(default: %(default)s)'
@@ -185,6 +186,7 @@ def main(argv=None):
     # neural-tangents imports TensorFlow, whose C++ start-up logging would bury the
     # progress bar; a user's own TF_CPP_MIN_LOG_LEVEL wins.
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    configure_xla_cpu()
     try:
         {'distill': _distill, 'evaluate': _evaluate}[args.command](args)
     except TfkipError as e:
