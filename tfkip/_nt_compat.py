@@ -5,9 +5,9 @@ neural-tangents 0.6.5 (the latest release) does not import on current JAX
 friends, `from jax.util import safe_map`, and read `jax.interpreters.ad.zeros_like_p`
 at import time, all of which JAX has since removed. Before importing it we put those
 names back, taken from where JAX keeps them now (`jax.extend.core` first, the
-private `jax._src.core` only where no public home exists; `jax.util`'s two helpers are
-re-made here). Only names that are
-missing are added, so on a JAX that still has them nothing changes.
+private `jax._src.core` only where no public home exists; `jax.util`'s two helpers
+are re-made here). Only names that are missing are added, so on a JAX that still has
+them nothing changes.
 
 What works behind this shim: the analytic (infinite-width) kernels of `stax`, which
 is all tfkip uses. What does not: NT's empirical and Monte-Carlo kernels, which

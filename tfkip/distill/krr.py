@@ -4,9 +4,9 @@
 
 Numerics: K_ss is symmetrized, the ridge is scaled by the mean eigenvalue
 tr(K_ss)/|S| so `reg` is unit-free (the condition number is at most |S|/reg + 1),
-and the system is solved by Cholesky (differentiable; the backward pass reuses the factor). KIP
-trains in the kernel's dtype (float32 by default; `jax.enable_x64` for float64);
-`evaluate` always solves in float64. A failed Cholesky shows up as NaN, which
+and the system is solved by Cholesky (differentiable; the backward pass reuses the
+factor). KIP trains in the kernel's dtype (float32 by default; `jax.enable_x64` for
+float64); `evaluate` always solves in float64. A failed Cholesky shows up as NaN, which
 `evaluate` and the training loop turn into an error that says to raise `reg`.
 """
 import jax

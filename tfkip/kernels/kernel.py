@@ -152,10 +152,11 @@ def kernel_matrix_in_chunks(kernel_fn, x1, x2, hparams, chunk_size=8192):
     Returns:
       [N1, N2] numpy array of the kernel's dtype.
     """
+    columns = list(_host_chunks(x2, chunk_size))  # moved to the device once, not per row
     rows = []
     for chunk1, n1 in _host_chunks(x1, chunk_size):
         row = [np.asarray(kernel_fn(chunk1, chunk2, hparams))[:n1, :n2]
-               for chunk2, n2 in _host_chunks(x2, chunk_size)]
+               for chunk2, n2 in columns]
         rows.append(np.concatenate(row, axis=1))
     return np.concatenate(rows)
 
