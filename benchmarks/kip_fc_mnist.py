@@ -29,7 +29,7 @@ from tfkip.artifacts import distilled_set  # noqa: E402
 from tfkip.distill.krr import evaluate  # noqa: E402
 from tfkip.distill.train import DistillConfig, distill, initial_params  # noqa: E402
 from tfkip.kernels.kernel import KernelConfig, make_kernel_fn  # noqa: E402
-from tfkip.preprocess.standardize import channel_stats, standardize  # noqa: E402
+from tfkip import preprocess  # noqa: E402
 from tfkip._io import write_text  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -117,8 +117,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     train, test = sources.load(args.data, 'train'), sources.load(args.data, 'test')
-    stats = channel_stats(train.images)
-    train, test = standardize(train, stats), standardize(test, stats)
+    stats = preprocess.fit(preprocess.PreprocessConfig(zca=False), train)  # standardize only
+    train, test = preprocess.transform(stats, train), preprocess.transform(stats, test)
     info = machine()
     rows = []
     for ipc in args.ipc:
@@ -130,7 +130,8 @@ def main(argv=None):
         wall = time.time() - start
         accuracy = result.metadata['metrics']['accuracy']
         distilled_set.save(dataclasses.replace(result, metadata=dict(
-            result.metadata, preprocessing=stats.to_dict(), source=args.data)),
+            result.metadata, preprocessing={'prepared': False, **stats.describe()},
+            source=args.data)),
             os.path.join(args.runs_dir, f'kip_fc_mnist_ipc{ipc}'))
         rows.append({
             'ipc': ipc, 'date': time.strftime('%Y-%m-%d'), 'accuracy': accuracy, 'mse': result.metadata['metrics']['mse'],

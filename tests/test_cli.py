@@ -32,7 +32,8 @@ def test_distill_then_evaluate(source, tmp_path, capsys):
     artifact = distilled_set.load(out + '.npz')
     assert artifact.images.shape == (6, 8, 8, 1)
     meta = artifact.metadata
-    assert meta['preprocessing']['kind'] == 'standardize'
+    assert meta['preprocessing']['prepared'] is False
+    assert meta['preprocessing']['config']['standardize'] is True
     assert meta['config']['images_per_class'] == 2 and meta['class_names'] == ['c0', 'c1', 'c2']
     assert os.path.exists(out + '.ckpt/checkpoint.npz')
 
@@ -40,6 +41,23 @@ def test_distill_then_evaluate(source, tmp_path, capsys):
     evaluated = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert evaluated['accuracy'] == pytest.approx(summary['accuracy'])
     assert evaluated['mse'] == pytest.approx(summary['mse'], rel=1e-5)
+
+
+def test_kip_stage_reads_the_beam_stage_output(source, tmp_path, capsys):
+    prepared = str(tmp_path / 'prepared')
+    assert cli.main(['preprocess', '--source', source, '--output', prepared,
+                     '--zca-reg', '0.1']) == 0
+    out = str(tmp_path / 'distilled')
+    assert cli.main(['distill', '--source', prepared, '--out', out, '--ipc', '2', '--steps',
+                     '2', '--target-batch-size', '12', '--eval-every', '0']) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    prep = distilled_set.load(out + '.npz').metadata['preprocessing']
+    assert prep['prepared'] is True and prep['config']['zca_reg'] == 0.1
+    assert cli.main(['evaluate', '--artifact', out + '.npz', '--source', prepared]) == 0
+    evaluated = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert evaluated['mse'] == pytest.approx(summary['mse'], rel=1e-5)
+    assert cli.main(['evaluate', '--artifact', out + '.npz', '--source', source]) == 2
+    assert 'distilled from a Beam-prepared folder' in capsys.readouterr().err
 
 
 def test_label_solve_from_the_command_line(source, tmp_path, capsys):

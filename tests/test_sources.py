@@ -1,11 +1,13 @@
-"""Sources and preprocessing: ImageFolder and .npz readers, validation, standardization."""
+"""Sources: ImageFolder, .npz and TFDS readers, shards, validation, standardization."""
 import numpy as np
 import pytest
+from etils import epath
+import tensorflow_datasets as tfds
 from PIL import Image
 
 from tfkip import sources
 from tfkip.errors import TfkipError
-from tfkip.preprocess.standardize import channel_stats, standardize
+from tfkip.preprocess import PreprocessConfig, fit, transform
 from tfkip.sources.dataset import LabeledImages
 
 
@@ -71,9 +73,59 @@ def test_standardize_uses_train_statistics():
     rng = np.random.default_rng(0)
     train = LabeledImages((rng.normal(size=(50, 3, 3, 2)) * [2, 5] + [10, -3]).astype(np.float32),
                           np.arange(50) % 2, ('a', 'b'))
-    stats = channel_stats(train.images)
-    out = standardize(train, stats).images.reshape(-1, 2)
+    config = PreprocessConfig(zca=False)
+    out = transform(fit(config, train), train).images.reshape(-1, 2)
     np.testing.assert_allclose(out.mean(0), 0, atol=1e-5)
     np.testing.assert_allclose(out.std(0), 1, atol=1e-5)
+    constant = LabeledImages(np.ones((2, 2, 2, 1)), [0, 1], ('a', 'b'))
     with pytest.raises(TfkipError, match='constant'):
-        channel_stats(np.ones((2, 2, 2, 1), np.float32))
+        fit(config, constant)
+
+
+def test_shards_read_in_any_order_give_the_same_split(tmp_path):
+    write_folder(tmp_path, per_class=5)
+    source = sources.ImageFolder(str(tmp_path), shard_size=3)
+    shards = source.shards('train')
+    assert len(shards) == 4
+    whole = sources.load_split(source, 'train')
+    batches = [source.read(s) for s in reversed(shards)]
+    batch = sources.base.concat(batches)
+    np.testing.assert_array_equal(batch.images, whole.images)
+    assert list(batch.keys[:2]) == ['cat/0.png', 'cat/1.png']
+
+
+class TinyImages(tfds.core.GeneratorBasedBuilder):
+    """A two-class TFDS dataset made on the spot (TFDS downloads are impossible offline)."""
+    VERSION = tfds.core.Version('1.0.0')
+    pkg_dir_path = epath.Path(__file__).parent  # tests/ is no package to infer it from
+
+    def _info(self):
+        return self.dataset_info_from_configs(
+            features=tfds.features.FeaturesDict({
+                'image': tfds.features.Image(shape=(4, 4, 3)),
+                'label': tfds.features.ClassLabel(names=['x', 'y'])}),
+            supervised_keys=('image', 'label'))
+
+    def _split_generators(self, dl_manager):
+        return {'train': self._generate_examples(7), 'test': self._generate_examples(3)}
+
+    def _generate_examples(self, n):
+        rng = np.random.default_rng(n)
+        for i in range(n):
+            yield i, {'image': rng.integers(0, 256, (4, 4, 3), dtype=np.uint8), 'label': i % 2}
+
+
+def test_tfds_source(tmp_path):
+    data = sources.load('tfds:tiny_images', 'train', tfds_data_dir=str(tmp_path))
+    assert data.class_names == ('x', 'y') and data.images.shape == (7, 4, 4, 3)
+    builder = tfds.builder('tiny_images', data_dir=str(tmp_path))
+    expected = list(tfds.as_numpy(builder.as_dataset(split='train', as_supervised=True,
+                                                     shuffle_files=False)))
+    np.testing.assert_array_equal(data.images, np.stack([image for image, _ in expected]))
+    np.testing.assert_array_equal(data.labels, [label for _, label in expected])
+    source = sources.Tfds('tiny_images', data_dir=str(tmp_path), shard_size=3)
+    assert [s.payload for s in source.shards('train')] == [(0, 3), (3, 6), (6, 7)]
+    with pytest.raises(TfkipError, match="split 'valid' not found"):
+        source.info('valid')
+    with pytest.raises(TfkipError, match='tfds:no_such_set: no such TFDS dataset'):
+        sources.load('tfds:no_such_set', 'train', tfds_data_dir=str(tmp_path))

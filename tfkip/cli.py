@@ -21,8 +21,12 @@ DEFAULTS_NOTE = '(default: %(default)s)'
 def _add_data_args(parser, *, eval_split_default):
     parser.add_argument('--source', required=True,
                         help='an ImageFolder directory (<split>/<class>/<image>, e.g. an '
-                             'extracted ../shared/datasets archive) or an .npz with '
-                             '<split>_images [N,H,W,C] and <split>_labels [N]')
+                             'extracted ../shared/datasets archive), a folder written by '
+                             'the Beam stage (pipelines/preprocess.py; already preprocessed), '
+                             'tfds:<name>, or an .npz with <split>_images [N,H,W,C] and '
+                             '<split>_labels [N]')
+    parser.add_argument('--tfds-data-dir', default=None,
+                        help="TFDS data_dir for tfds: sources (default: TFDS's own)")
     parser.add_argument('--eval-split', default=eval_split_default,
                         help='held-out split for KRR evaluation ' + DEFAULTS_NOTE)
 
@@ -57,11 +61,21 @@ def _kernel_config(args):
                         block_size=args.block_size)
 
 
+def _preprocess_config(args):
+    from tfkip.preprocess import PreprocessConfig
+    return PreprocessConfig(standardize=args.standardize, per_image_norm=args.per_image_norm,
+                            zca=args.zca_reg is not None, zca_reg=args.zca_reg or 0.0)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog='tfkip', description='Dataset distillation with infinitely wide networks '
         '(KIP, Label Solve; Nguyen et al. 2021).')
     commands = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
+    # Listed for --help; main() hands its arguments to the Beam stage's own parser.
+    commands.add_parser('preprocess', add_help=False,
+                        help='Beam stage: standardize + regularized ZCA, write TFRecord '
+                             'shards (tfkip preprocess --help)')
 
     d = commands.add_parser(
         'distill', help='learn a distilled set with KIP or Label Solve',
@@ -90,9 +104,16 @@ def build_parser():
     d.add_argument('--final-label-solve', action='store_true',
                    help='after KIP, replace the labels by the closed-form Label Solve '
                         'labels for the learned images over the whole training split')
-    d.add_argument('--no-standardize', dest='standardize', action='store_false',
-                   help='use the pixels as they are (default: per-channel standardization '
-                        'with train statistics)')
+    prep = d.add_argument_group(
+        'in-memory preprocessing (fitted on --train-split; not for Beam-prepared sources, '
+        'which are preprocessed already)')
+    prep.add_argument('--no-standardize', dest='standardize', action='store_false',
+                      help='skip per-channel standardization (default: standardize)')
+    prep.add_argument('--per-image-norm', action='store_true',
+                      help='centre each image and scale it to unit mean square')
+    prep.add_argument('--zca-reg', type=float, default=None,
+                      help='apply regularized ZCA with this lambda (0.1 in the paper for '
+                           'CIFAR-10; default: no ZCA)')
     d.add_argument('--seed', type=int, default=0, help='random seed ' + DEFAULTS_NOTE)
     d.add_argument('--eval-every', type=int, default=500,
                    help='steps between held-out evaluations; 0: only at the end '
@@ -115,10 +136,14 @@ def build_parser():
     e.add_argument('--artifact', required=True, help='a distilled set (.npz)')
     _add_data_args(e, eval_split_default='test')
     e.add_argument('--train-split', default='train',
-                   help='split the standardization statistics come from when the '
-                        'artifact has no sidecar ' + DEFAULTS_NOTE)
+                   help='split the preprocessing statistics are refitted on (raw sources) '
+                        + DEFAULTS_NOTE)
     e.add_argument('--no-standardize', dest='standardize', action='store_false',
                    help='artifact without sidecar: do not standardize the test images')
+    e.add_argument('--per-image-norm', action='store_true',
+                   help='artifact without sidecar: normalize each test image')
+    e.add_argument('--zca-reg', type=float, default=None,
+                   help='artifact without sidecar: regularized ZCA with this lambda')
     _add_kernel_args(e)
     return parser
 
@@ -126,8 +151,7 @@ def build_parser():
 def _distill(args):
     from tfkip.artifacts import distilled_set
     from tfkip.distill.train import DistillConfig, distill
-    from tfkip.preprocess.standardize import channel_stats, standardize
-    from tfkip import sources
+    from tfkip import preprocess, sources
 
     config = DistillConfig(
         kernel=_kernel_config(args), method=args.method, images_per_class=args.ipc,
@@ -137,14 +161,16 @@ def _distill(args):
         final_label_solve=args.final_label_solve, seed=args.seed,
         eval_every=args.eval_every, eval_size=args.eval_size,
         checkpoint_every=args.checkpoint_every)
-    train = sources.load(args.source, args.train_split)
-    eval_data = sources.load(args.source, args.eval_split) if args.eval_split else None
-    preprocessing = {'kind': 'none'}
-    if args.standardize:
-        stats = channel_stats(train.images)
-        train = standardize(train, stats)
-        eval_data = standardize(eval_data, stats) if eval_data is not None else None
-        preprocessing = stats.to_dict()
+    source = sources.open_source(args.source, tfds_data_dir=args.tfds_data_dir)
+    train = sources.load_split(source, args.train_split)
+    eval_data = sources.load_split(source, args.eval_split) if args.eval_split else None
+    if isinstance(source, sources.Prepared):
+        preprocessing = {'prepared': True, **source.stats().describe()}
+    else:
+        stats = preprocess.fit(_preprocess_config(args), train)
+        train = preprocess.transform(stats, train)
+        eval_data = preprocess.transform(stats, eval_data) if eval_data is not None else None
+        preprocessing = {'prepared': False, **stats.describe()}
     out = args.out[:-4] if args.out.endswith('.npz') else args.out
     result = distill(config, train, eval_data=eval_data, workdir=args.workdir or out + '.ckpt')
     metadata = dict(result.metadata, preprocessing=preprocessing, source=args.source)
@@ -157,12 +183,12 @@ def _evaluate(args):
     from tfkip.artifacts import distilled_set
     from tfkip.distill.krr import evaluate
     from tfkip.kernels.kernel import KernelConfig, make_kernel_fn
-    from tfkip.preprocess.standardize import ChannelStats, channel_stats, standardize
-    from tfkip import sources
+    from tfkip import preprocess, sources
 
     artifact = distilled_set.load(args.artifact)
     meta = artifact.metadata
-    test = sources.load(args.source, args.eval_split)
+    source = sources.open_source(args.source, tfds_data_dir=args.tfds_data_dir)
+    test = sources.load_split(source, args.eval_split)
     if 'config' in meta:
         kernel = KernelConfig(**meta['config']['kernel'])
         reg = meta['config']['reg']
@@ -171,10 +197,16 @@ def _evaluate(args):
         kernel, reg = _kernel_config(args), args.reg
         hparams = kernel.initial_hparams()
     prep = meta.get('preprocessing')
-    if prep is not None and prep['kind'] == 'standardize':
-        test = standardize(test, ChannelStats(np.array(prep['mean']), np.array(prep['std'])))
-    elif prep is None and args.standardize:
-        test = standardize(test, channel_stats(sources.load(args.source, args.train_split).images))
+    if prep is not None and prep['prepared'] != isinstance(source, sources.Prepared):
+        kind = 'a Beam-prepared folder' if prep['prepared'] else 'raw images'
+        raise TfkipError(f'{args.artifact} was distilled from {kind} ({meta["source"]}); '
+                         f'evaluate it with a --source of the same kind, not {args.source}')
+    if not isinstance(source, sources.Prepared):
+        # The in-memory preprocessing is refitted on the train split: it is deterministic.
+        config = (preprocess.PreprocessConfig(**prep['config']) if prep is not None
+                  else _preprocess_config(args))
+        stats = preprocess.fit(config, sources.load_split(source, args.train_split))
+        test = preprocess.transform(stats, test)
     artifact.check_matches(test.image_shape, test.num_classes, test.source)
     metrics = evaluate(make_kernel_fn(kernel, test.num_classes), hparams, artifact.images,
                        artifact.labels, test.images, test.labels, reg=reg)
@@ -182,6 +214,10 @@ def _evaluate(args):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ['preprocess']:
+        from tfkip.preprocess.beam import run
+        return run(argv[1:], prog='tfkip preprocess')
     args = build_parser().parse_args(argv)
     # neural-tangents imports TensorFlow, whose C++ start-up logging would bury the
     # progress bar; a user's own TF_CPP_MIN_LOG_LEVEL wins.

@@ -1,4 +1,6 @@
-"""Preprocessing of real images before distillation."""
-from tfkip.preprocess.standardize import ChannelStats, channel_stats, standardize
+"""Preprocessing of real images before distillation: standardization and regularized ZCA."""
+from tfkip.preprocess.transform import (PreprocessConfig, PreprocessStats, apply, fit,
+                                        from_npz_bytes, to_npz_bytes, transform)
 
-__all__ = ['ChannelStats', 'channel_stats', 'standardize']
+__all__ = ['PreprocessConfig', 'PreprocessStats', 'apply', 'fit', 'from_npz_bytes',
+           'to_npz_bytes', 'transform']

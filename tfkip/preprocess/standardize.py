@@ -1,16 +1,15 @@
-"""Per-channel standardization, the preprocessing of the KIP papers for grayscale sets.
+"""Per-channel standardization, the first preprocessing step of the KIP papers.
 
     x' = (x - mean_c) / std_c,  mean_c and std_c over all train pixels of channel c
 
-Statistics come from the training split only and are applied unchanged to every
-split. (Regularized ZCA for colour sets is built on top of this in the Beam stage.)
+Statistics come from the training split only and are applied unchanged to every split.
 """
 import dataclasses
 
 import numpy as np
 
 from tfkip.errors import TfkipError
-from tfkip.sources.dataset import LabeledImages
+from tfkip.preprocess import moments
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,23 +19,27 @@ class ChannelStats:
     std: np.ndarray
 
     def to_dict(self):
-        return {'kind': 'standardize', 'mean': self.mean.tolist(), 'std': self.std.tolist()}
+        return {'kind': 'standardize', 'mean': np.asarray(self.mean).tolist(),
+                'std': np.asarray(self.std).tolist()}
 
 
-def channel_stats(images):
-    """images: [N, H, W, C] -> ChannelStats, accumulated in float64."""
-    flat = images.reshape(-1, images.shape[-1]).astype(np.float64)
-    std = flat.std(axis=0)
+def channel_rows(images):
+    """images: [N, H, W, C] -> [N*H*W, C], one row per pixel (for `moments.of_rows`)."""
+    return images.reshape(-1, images.shape[-1])
+
+
+def channel_stats_from_moments(m):
+    """Diagonal Moments of the pixel rows -> ChannelStats."""
+    std = np.sqrt(moments.covariance(m))
     if np.any(std == 0):
         raise TfkipError(f'channel(s) {np.flatnonzero(std == 0).tolist()} are constant over '
                          'the training images; cannot standardize them')
-    return ChannelStats(flat.mean(axis=0), std)
+    return ChannelStats(m.mean, std)
 
 
-def standardize(data, stats):
-    """LabeledImages -> LabeledImages with images (x - mean) / std, float32."""
-    if data.image_shape[-1] != len(stats.mean):
-        raise TfkipError(f'{data.source}: {data.image_shape[-1]} channels, the statistics '
+def standardize_array(images, stats):
+    """images: [N, H, W, C] -> (images - mean) / std, float32."""
+    if images.shape[-1] != len(stats.mean):
+        raise TfkipError(f'images have {images.shape[-1]} channels, the statistics '
                          f'{len(stats.mean)}')
-    images = ((data.images - stats.mean) / stats.std).astype(np.float32)
-    return dataclasses.replace(data, images=images)
+    return ((images - stats.mean) / stats.std).astype(np.float32)

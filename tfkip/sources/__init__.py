@@ -1,22 +1,42 @@
-"""Sources: where labelled images come from. `load(path, split)` picks the reader."""
-import os
+"""Sources: where labelled images come from.
 
+`open_source(spec)` picks the reader from the spec string:
+
+    tfds:<name>         a TensorFlow Datasets dataset (downloaded and prepared by TFDS)
+    <dir>/              a folder written by the Beam preprocessing stage (has preprocess.json)
+    <dir>/              an ImageFolder tree, <split>/<class name>/<image file>
+    <file>.npz          arrays <split>_images [N, H, W, C], <split>_labels [N]
+
+`load(spec, split)` reads a whole split into memory; the Beam stage reads the same shards.
+"""
+from tfkip._tf import gfile
 from tfkip.errors import TfkipError
+from tfkip.sources.base import Batch, Shard, SplitInfo, Source, load_split
 from tfkip.sources.dataset import LabeledImages
-from tfkip.sources.image_folder import load_image_folder
-from tfkip.sources.npz import load_npz
+from tfkip.sources.image_folder import ImageFolder
+from tfkip.sources.npz import NpzArrays
+from tfkip.sources.prepared import Prepared, is_prepared
+from tfkip.sources.tfds_source import Tfds
 
 
-def load(path, split):
-    """LabeledImages of `split` from an ImageFolder directory or an `.npz` file."""
-    if os.path.isdir(path):
-        return load_image_folder(path, split)
-    if path.endswith('.npz'):
-        return load_npz(path, split)
-    if not os.path.exists(path):
-        raise TfkipError(f'source not found: {path}')
-    raise TfkipError(f'{path}: unsupported source; give an ImageFolder directory '
-                     '(<split>/<class>/<image>) or an .npz file')
+def open_source(spec, *, tfds_data_dir=None):
+    """Source for `spec` (see the module docstring)."""
+    if spec.startswith('tfds:'):
+        return Tfds(spec[len('tfds:'):], data_dir=tfds_data_dir)
+    if spec.endswith('.npz'):
+        return NpzArrays(spec)
+    if gfile().isdir(spec):
+        return Prepared(spec) if is_prepared(spec) else ImageFolder(spec)
+    if not gfile().exists(spec):
+        raise TfkipError(f'source not found: {spec}')
+    raise TfkipError(f'{spec}: unsupported source; give tfds:<name>, an ImageFolder directory '
+                     '(<split>/<class>/<image>), a prepared directory or an .npz file')
 
 
-__all__ = ['LabeledImages', 'load', 'load_image_folder', 'load_npz']
+def load(spec, split, **kwargs):
+    """LabeledImages of `split` of the source `spec`, images float32."""
+    return load_split(open_source(spec, **kwargs), split)
+
+
+__all__ = ['Batch', 'ImageFolder', 'LabeledImages', 'NpzArrays', 'Prepared', 'Shard',
+           'SplitInfo', 'Source', 'Tfds', 'load', 'load_split', 'open_source']

@@ -1,70 +1,83 @@
-"""Read an ImageFolder split (`<root>/<split>/<class name>/<image file>`) into memory.
+"""ImageFolder sources: `<root>/<split>/<class name>/<image file>`, PNG or JPEG.
 
 Class ids are the sorted class folder names, the convention of
-`tfds.folder_dataset.ImageFolder` and torchvision. Pixels are returned as float32
-in [0, 255]; decoding runs in a thread pool (PIL releases the GIL).
+`tfds.folder_dataset.ImageFolder` and torchvision. Files are read through `tf.io.gfile`, so
+`root` may be a local folder or a cloud bucket (`gs://...`) alike. Images decode to uint8
+[H, W, C]; every image of a split must have the shape of its first image.
 """
-import concurrent.futures
-import os
+import io
+import posixpath
 
 import numpy as np
 from PIL import Image
 
+from tfkip._tf import gfile
 from tfkip.errors import TfkipError
-from tfkip.sources.dataset import LabeledImages
+from tfkip.sources.base import Batch, Shard, SplitInfo, Source, check_image
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif')
 
 
-def list_image_folder(root, split):
-    """([(path, class id)], class names) of `<root>/<split>`, checked for empty classes."""
-    split_dir = os.path.join(root, split)
-    if not os.path.isdir(split_dir):
-        present = sorted(d for d in os.listdir(root)
-                         if os.path.isdir(os.path.join(root, d))) if os.path.isdir(root) else []
-        raise TfkipError(f'split {split!r} not found: no folder {split_dir} '
-                         f'(splits present: {present or "none"})')
-    class_names = sorted(d for d in os.listdir(split_dir)
-                         if os.path.isdir(os.path.join(split_dir, d)))
-    if not class_names:
-        raise TfkipError(f'{split_dir} has no class folders (<split>/<class>/<image>)')
-    files = []
-    for label, name in enumerate(class_names):
-        class_dir = os.path.join(split_dir, name)
-        images = sorted(f for f in os.listdir(class_dir) if f.lower().endswith(IMAGE_EXTENSIONS))
-        if not images:
-            raise TfkipError(f'class folder {class_dir} holds no images {IMAGE_EXTENSIONS}')
-        files += [(os.path.join(class_dir, f), label) for f in images]
-    return files, class_names
-
-
-def _decode(path):
+def decode_image(path):
+    """Path -> [H, W] or [H, W, C] uint8 array; TfkipError naming the file if it is no image."""
     try:
-        with Image.open(path) as image:
-            array = np.asarray(image)
+        with gfile().GFile(path, 'rb') as f, Image.open(io.BytesIO(f.read())) as image:
+            return np.asarray(image)
+    except Image.UnidentifiedImageError:
+        raise TfkipError(f'cannot decode image {path}: not an image file PIL can read') from None
     except (OSError, ValueError) as e:
         raise TfkipError(f'cannot decode image {path}: {e}') from None
-    return array[..., None] if array.ndim == 2 else array
 
 
-def load_image_folder(root, split, *, num_workers=8):
-    """Decodes every image of `<root>/<split>`.
+class ImageFolder(Source):
+    """An ImageFolder tree; `shard_size` images per shard."""
 
-    Returns:
-      LabeledImages with images [N, H, W, C] float32 in [0, 255] and labels [N] int32.
+    def __init__(self, root, *, shard_size=1000):
+        self.root, self.name, self.shard_size = root.rstrip('/'), root.rstrip('/'), shard_size
+        self._listing = {}
 
-    Raises:
-      TfkipError: a missing split, an empty class, an undecodable image or images of
-        different sizes, naming the file.
-    """
-    files, class_names = list_image_folder(root, split)
-    with concurrent.futures.ThreadPoolExecutor(num_workers) as pool:
-        arrays = list(pool.map(_decode, [path for path, _ in files]))
-    shape = arrays[0].shape
-    for (path, _), array in zip(files, arrays):
-        if array.shape != shape:
-            raise TfkipError(f'mixed image sizes: {path} is {array.shape}, '
-                             f'{files[0][0]} is {shape}')
-    images = np.stack(arrays).astype(np.float32)
-    labels = np.array([label for _, label in files], np.int32)
-    return LabeledImages(images, labels, tuple(class_names), source=os.path.join(root, split))
+    def _list(self, split):
+        """([(key, label)], class names), key = '<class>/<file>', checked for empty classes."""
+        if split not in self._listing:
+            fs, split_dir = gfile(), posixpath.join(self.root, split)
+            if not fs.isdir(split_dir):
+                present = (sorted(d.rstrip('/') for d in fs.listdir(self.root)
+                                  if fs.isdir(posixpath.join(self.root, d)))
+                           if fs.isdir(self.root) else [])
+                raise TfkipError(f'split {split!r} not found: no folder {split_dir} '
+                                 f'(splits present: {present or "none"})')
+            class_names = sorted(d.rstrip('/') for d in fs.listdir(split_dir)
+                                 if fs.isdir(posixpath.join(split_dir, d)))
+            if not class_names:
+                raise TfkipError(f'{split_dir} has no class folders (<split>/<class>/<image>)')
+            items = []
+            for label, name in enumerate(class_names):
+                class_dir = posixpath.join(split_dir, name)
+                files = sorted(f for f in fs.listdir(class_dir)
+                               if f.lower().endswith(IMAGE_EXTENSIONS))
+                if not files:
+                    raise TfkipError(f'class folder {class_dir} holds no images '
+                                     f'{IMAGE_EXTENSIONS}')
+                items += [(f'{name}/{f}', label) for f in files]
+            self._listing[split] = items, tuple(class_names)
+        return self._listing[split]
+
+    def info(self, split):
+        items, class_names = self._list(split)
+        image = decode_image(posixpath.join(self.root, split, items[0][0]))
+        shape = image.shape if image.ndim == 3 else image.shape + (1,)
+        return SplitInfo(class_names, tuple(shape), len(items))
+
+    def shards(self, split):
+        items, _ = self._list(split)
+        shape = self.info(split).image_shape
+        return [Shard(split, (shape, tuple(items[i:i + self.shard_size])))
+                for i in range(0, len(items), self.shard_size)]
+
+    def read(self, shard):
+        shape, items = shard.payload
+        split_dir = posixpath.join(self.root, shard.split)
+        images = np.stack([check_image(decode_image(posixpath.join(split_dir, key)), shape,
+                                       posixpath.join(split_dir, key)) for key, _ in items])
+        return Batch(images, np.array([label for _, label in items], np.int32),
+                     np.array([key for key, _ in items]))

@@ -1,34 +1,67 @@
-"""Read a split from an `.npz` of arrays: `<split>_images` [N, H, W, C], `<split>_labels` [N].
+"""`.npz` sources: arrays `<split>_images` [N, H, W, C] and `<split>_labels` [N].
 
 An optional `class_names` array names the classes; otherwise they are "0".."C-1",
-with C = max label + 1 over the file's splits.
+with C = max label + 1 over the file's splits. Example keys are the zero-padded indices.
 """
-import os
+import io
 
 import numpy as np
 
+from tfkip._tf import gfile
 from tfkip.errors import TfkipError
-from tfkip.sources.dataset import LabeledImages
+from tfkip.sources.base import Batch, SplitInfo, Source, index_keys, index_shards
 
 
-def load_npz(path, split):
-    """LabeledImages of `split` from the `.npz` at `path`."""
-    if not os.path.exists(path):
-        raise TfkipError(f'file not found: {path}')
-    try:
-        with np.load(path) as data:
-            arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError, EOFError) as e:
-        raise TfkipError(f'{path}: not a readable .npz file ({e})') from None
-    keys = (f'{split}_images', f'{split}_labels')
-    if not all(k in arrays for k in keys):
-        raise TfkipError(f'{path}: split {split!r} needs arrays {keys}; the file has '
-                         f'{sorted(arrays)}')
-    if 'class_names' in arrays:
-        class_names = tuple(arrays['class_names'].tolist())
-    else:
-        all_labels = [v for k, v in arrays.items() if k.endswith('_labels') and v.size]
-        num_classes = int(max(v.max() for v in all_labels)) + 1 if all_labels else 0
-        class_names = tuple(str(c) for c in range(num_classes))
-    return LabeledImages(arrays[keys[0]], arrays[keys[1]], class_names,
-                         source=f'{path}[{split}]')
+class NpzArrays(Source):
+    """An `.npz` file (local or in a bucket); `shard_size` examples per shard."""
+
+    def __init__(self, path, *, shard_size=5000):
+        self.path, self.name, self.shard_size = path, path, shard_size
+        self._cache = None
+
+    def __getstate__(self):  # Beam pickles sources to workers: ship the path, not the arrays
+        return {**self.__dict__, '_cache': None}
+
+    def _arrays(self):
+        if self._cache is None:
+            self._cache = self._read_file()
+        return self._cache
+
+    def _read_file(self):
+        if not gfile().exists(self.path):
+            raise TfkipError(f'file not found: {self.path}')
+        try:
+            with gfile().GFile(self.path, 'rb') as f, np.load(io.BytesIO(f.read())) as data:
+                return {key: data[key] for key in data.files}
+        except (OSError, ValueError, EOFError) as e:
+            raise TfkipError(f'{self.path}: not a readable .npz file ({e})') from None
+
+    def _split(self, split):
+        arrays = self._arrays()
+        keys = (f'{split}_images', f'{split}_labels')
+        if not all(k in arrays for k in keys):
+            raise TfkipError(f'{self.path}: split {split!r} needs arrays {keys}; the file has '
+                             f'{sorted(arrays)}')
+        images, labels = arrays[keys[0]], np.asarray(arrays[keys[1]])
+        if images.ndim != 4 or labels.shape != images.shape[:1]:
+            raise TfkipError(f'{self.path}: {keys[0]} must be [N, H, W, C] and {keys[1]} [N], '
+                             f'got {images.shape} and {labels.shape}')
+        return arrays, images, labels
+
+    def info(self, split):
+        arrays, images, _ = self._split(split)
+        if 'class_names' in arrays:
+            class_names = tuple(str(c) for c in arrays['class_names'].tolist())
+        else:
+            all_labels = [v for k, v in arrays.items() if k.endswith('_labels') and v.size]
+            num_classes = int(max(v.max() for v in all_labels)) + 1 if all_labels else 0
+            class_names = tuple(str(c) for c in range(num_classes))
+        return SplitInfo(class_names, tuple(images.shape[1:]), len(images))
+
+    def shards(self, split):
+        return index_shards(split, self.info(split).num_examples, self.shard_size)
+
+    def read(self, shard):
+        _, images, labels = self._split(shard.split)
+        start, stop = shard.payload
+        return Batch(images[start:stop], labels[start:stop], index_keys(start, stop))

@@ -1,0 +1,96 @@
+"""The source abstraction: a dataset split is a list of shards, each read into one batch.
+
+A `Source` describes a split (`info`), cuts it into small picklable shard descriptors
+(`shards`) and reads one shard into a `Batch` (`read`). The same three methods serve the
+in-memory loader (`load_split`, shards read in a thread pool) and the Beam stage (one shard
+per element, read on the workers), so every reader is written once.
+
+Every example carries a string key, unique within its split (for ImageFolder its path
+relative to the split folder); `load_split` orders examples by key, so the order is the
+same whichever way, and in whichever order, the shards were read.
+"""
+import concurrent.futures
+import dataclasses
+from typing import NamedTuple
+
+import numpy as np
+
+from tfkip.errors import TfkipError
+from tfkip.sources.dataset import LabeledImages
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitInfo:
+    class_names: tuple
+    image_shape: tuple  # (H, W, C)
+    num_examples: int
+
+
+class Batch(NamedTuple):
+    images: np.ndarray  # [n, H, W, C], uint8 for encoded images, float32 for arrays
+    labels: np.ndarray  # [n] int32
+    keys: np.ndarray  # [n] str, unique within the split
+
+
+@dataclasses.dataclass(frozen=True)
+class Shard:
+    split: str
+    payload: tuple  # what the source's `read` needs, e.g. file paths
+
+
+class Source:
+    """Base class: `name` (for messages and provenance) and the three methods below."""
+    name = '<source>'
+
+    def info(self, split):
+        """SplitInfo of `split`; raises TfkipError if the split is missing or malformed."""
+        raise NotImplementedError
+
+    def shards(self, split):
+        """[Shard] covering `split` once."""
+        raise NotImplementedError
+
+    def read(self, shard):
+        """Shard -> Batch; raises TfkipError naming the bad file."""
+        raise NotImplementedError
+
+
+def index_shards(split, num_examples, shard_size):
+    """Shards of consecutive example indices, payload (start, stop), for array-like sources."""
+    return [Shard(split, (start, min(start + shard_size, num_examples)))
+            for start in range(0, num_examples, shard_size)]
+
+
+def index_keys(start, stop):
+    """[stop - start] str keys that sort like the indices."""
+    return np.array([f'{i:010d}' for i in range(start, stop)])
+
+
+def concat(batches):
+    """[Batch] -> one Batch, ordered by key."""
+    images = np.concatenate([b.images for b in batches])
+    labels = np.concatenate([b.labels for b in batches])
+    keys = np.concatenate([b.keys for b in batches])
+    order = np.argsort(keys, kind='stable')
+    return Batch(images[order], labels[order], keys[order])
+
+
+def load_split(source, split, *, num_workers=8):
+    """Reads every shard of `split` into LabeledImages (float32 images), ordered by key."""
+    info = source.info(split)
+    with concurrent.futures.ThreadPoolExecutor(num_workers) as pool:
+        batches = list(pool.map(source.read, source.shards(split)))
+    batch = concat(batches)
+    if len(np.unique(batch.keys)) != len(batch.keys):
+        raise TfkipError(f'{source.name}[{split}]: duplicate example keys')
+    return LabeledImages(batch.images, batch.labels, info.class_names,
+                         source=f'{source.name}[{split}]')
+
+
+def check_image(image, expected_shape, where):
+    """image: [H, W] or [H, W, C] -> [H, W, C], or TfkipError naming `where`."""
+    image = image[..., None] if image.ndim == 2 else image
+    if tuple(image.shape) != tuple(expected_shape):
+        raise TfkipError(f'mixed image sizes: {where} is {tuple(image.shape)}, the split\'s '
+                         f'images are {tuple(expected_shape)}')
+    return image

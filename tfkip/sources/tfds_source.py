@@ -1,0 +1,59 @@
+"""TFDS sources: `tfds:<name>` reads a TensorFlow Datasets dataset through TFDS.
+
+The dataset is downloaded and prepared once, by `info` on the launching machine (this
+needs internet for public datasets); shards are TFDS split slices (`train[0:1000]`), read
+with `builder.as_dataset`. On remote Beam workers `data_dir` must be shared storage
+(e.g. a `gs://` bucket). The image and label features are the dataset's `supervised_keys`.
+"""
+import numpy as np
+
+from tfkip._tf import tf
+from tfkip.errors import TfkipError
+from tfkip.sources.base import Batch, SplitInfo, Source, index_keys, index_shards
+
+
+class Tfds(Source):
+    """`tfds:<dataset>` with an optional TFDS `data_dir`; `shard_size` examples per shard."""
+
+    def __init__(self, dataset, *, data_dir=None, shard_size=5000):
+        self.dataset, self.data_dir, self.shard_size = dataset, data_dir, shard_size
+        self.name = f'tfds:{dataset}'
+
+    def _builder(self):
+        tf()  # hide the GPU from TF before TFDS starts it
+        import tensorflow_datasets as tfds
+        try:
+            return tfds.builder(self.dataset, data_dir=self.data_dir)
+        except tfds.core.registered.DatasetNotFoundError as e:
+            raise TfkipError(f'{self.name}: no such TFDS dataset ({str(e).splitlines()[0]})'
+                             ) from None
+
+    def _keys(self, builder):
+        keys = builder.info.supervised_keys
+        if not keys or len(keys) != 2:
+            raise TfkipError(f'{self.name}: the dataset declares no (image, label) '
+                             'supervised_keys')
+        return keys
+
+    def info(self, split):
+        builder = self._builder()
+        builder.download_and_prepare()
+        if split not in builder.info.splits:
+            raise TfkipError(f'{self.name}: split {split!r} not found (splits present: '
+                             f'{sorted(builder.info.splits)})')
+        image_key, label_key = self._keys(builder)
+        features = builder.info.features
+        return SplitInfo(tuple(features[label_key].names), tuple(features[image_key].shape),
+                         builder.info.splits[split].num_examples)
+
+    def shards(self, split):
+        return index_shards(split, self.info(split).num_examples, self.shard_size)
+
+    def read(self, shard):
+        import tensorflow_datasets as tfds
+        builder = self._builder()
+        start, stop = shard.payload
+        dataset = builder.as_dataset(split=f'{shard.split}[{start}:{stop}]',
+                                     as_supervised=True, shuffle_files=False)
+        images, labels = next(iter(tfds.as_numpy(dataset.batch(stop - start))))
+        return Batch(images, labels.astype(np.int32), index_keys(start, stop))
