@@ -132,7 +132,7 @@ def main(argv=None):
         distilled_set.save(dataclasses.replace(result, metadata=dict(
             result.metadata, preprocessing={'prepared': False, **stats.describe()},
             source=args.data)),
-            os.path.join(args.runs_dir, f'kip_fc_mnist_ipc{ipc}'))
+            os.path.join(args.runs_dir, f'kip_fc_mnist_ipc{ipc}'), preprocessing=stats)
         rows.append({
             'ipc': ipc, 'date': time.strftime('%Y-%m-%d'), 'accuracy': accuracy, 'mse': result.metadata['metrics']['mse'],
             'random_subset_accuracy': baseline, 'target': TARGET[ipc],

@@ -69,3 +69,21 @@ def test_shape_and_class_mismatch(tmp_path):
         loaded.check_matches((28, 28, 1), 2, 'mnist')
     with pytest.raises(TfkipError, match='2 classes, but mnist has 10'):
         loaded.check_matches((2, 2, 1), 10, 'mnist')
+
+
+def test_preprocessing_statistics_travel_with_the_set(tmp_path):
+    from tfkip.preprocess import PreprocessConfig, fit
+    from tfkip.sources.dataset import LabeledImages
+    rng = np.random.default_rng(0)
+    train = LabeledImages(rng.normal(size=(40, 2, 2, 3)), rng.integers(0, 2, 40), ('a', 'b'))
+    stats = fit(PreprocessConfig(zca_reg=0.1), train)
+    loaded = distilled_set.load(distilled_set.save(small_set(), str(tmp_path / 'set'),
+                                                   preprocessing=stats))
+    back = distilled_set.load_preprocessing(loaded)
+    np.testing.assert_array_equal(back.zca.whitening, stats.zca.whitening)
+    assert distilled_set.load_preprocessing(
+        distilled_set.load(distilled_set.save(small_set(), str(tmp_path / 'plain')))) is None
+    with open(tmp_path / 'set.preprocess.npz', 'ab') as f:
+        f.write(b'x')
+    with pytest.raises(TfkipError, match='set.preprocess.npz does not match the checksum'):
+        distilled_set.load_preprocessing(loaded)

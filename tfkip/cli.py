@@ -165,16 +165,17 @@ def _distill(args):
     train = sources.load_split(source, args.train_split)
     eval_data = sources.load_split(source, args.eval_split) if args.eval_split else None
     if isinstance(source, sources.Prepared):
-        preprocessing = {'prepared': True, **source.stats().describe()}
+        stats = source.stats()
     else:
         stats = preprocess.fit(_preprocess_config(args), train)
         train = preprocess.transform(stats, train)
         eval_data = preprocess.transform(stats, eval_data) if eval_data is not None else None
-        preprocessing = {'prepared': False, **stats.describe()}
+    preprocessing = {'prepared': isinstance(source, sources.Prepared), **stats.describe()}
     out = args.out[:-4] if args.out.endswith('.npz') else args.out
     result = distill(config, train, eval_data=eval_data, workdir=args.workdir or out + '.ckpt')
     metadata = dict(result.metadata, preprocessing=preprocessing, source=args.source)
-    path = distilled_set.save(dataclasses.replace(result, metadata=metadata), out)
+    path = distilled_set.save(dataclasses.replace(result, metadata=metadata), out,
+                              preprocessing=stats)
     print(json.dumps({'artifact': path, 'steps': metadata['steps'], **metadata['metrics']}))
 
 

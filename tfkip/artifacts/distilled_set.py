@@ -5,9 +5,12 @@ keys of the KIP datasets published with the papers, so those files load too. The
 sidecar holds everything needed to trust and reuse it: the tfkip version, the full
 config, the source dataset and its class names, the preprocessing, the steps run,
 the metrics and the SHA-256 of the `.npz`. A published `.npz` without a sidecar
-loads with empty metadata.
+loads with empty metadata. When saved with the preprocessing statistics, they go to
+`<name>.preprocess.npz` (the file format of `tfkip.preprocess`), recorded with its checksum
+in the sidecar: what is needed to bring real images into the distilled set's space.
 """
 import dataclasses
+import hashlib
 import json
 import os
 
@@ -77,15 +80,27 @@ def _paths(path):
     return base + '.npz', base + '.json'
 
 
-def save(distilled, path):
-    """Writes `<path>.npz` and `<path>.json` atomically; returns the .npz path."""
+def _preprocess_path(npz_path):
+    return npz_path[:-4] + '.preprocess.npz'
+
+
+def save(distilled, path, *, preprocessing=None):
+    """Writes `<path>.npz` and `<path>.json` (and `<path>.preprocess.npz` from the
+    `PreprocessStats` `preprocessing`, if given) atomically; returns the .npz path."""
+    from tfkip.preprocess import to_npz_bytes
     npz_path, json_path = _paths(path)
+    metadata = {k: v for k, v in distilled.metadata.items() if k != 'path'}
+    if preprocessing is not None:
+        data = to_npz_bytes(preprocessing)
+        with atomic_path(_preprocess_path(npz_path)) as tmp, open(tmp, 'wb') as f:
+            f.write(data)
+        metadata['preprocessing_file'] = {'name': os.path.basename(_preprocess_path(npz_path)),
+                                          'sha256': hashlib.sha256(data).hexdigest()}
     with atomic_path(npz_path) as tmp:
         with open(tmp, 'wb') as f:
             np.savez(f, images=distilled.images.astype(np.float32),
                      labels=distilled.labels.astype(np.float32))
         checksum = sha256(tmp)
-    metadata = {k: v for k, v in distilled.metadata.items() if k != 'path'}
     sidecar = dict(metadata, format=FORMAT, tfkip_version=__version__,
                    num_examples=len(distilled.images),
                    image_shape=list(distilled.images.shape[1:]),
@@ -130,3 +145,21 @@ def load(path):
     check_arrays(images, labels, npz_path)
     return DistilledSet(images.astype(np.float32), labels.astype(np.float32),
                         dict(metadata, path=npz_path))
+
+
+def load_preprocessing(distilled):
+    """The `PreprocessStats` saved with a loaded distilled set, or None if it has none."""
+    from tfkip.preprocess import from_npz_bytes
+    entry = distilled.metadata.get('preprocessing_file')
+    if entry is None:
+        return None
+    path = os.path.join(os.path.dirname(distilled.metadata['path']), entry['name'])
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except OSError as e:
+        raise TfkipError(f'{path}: preprocessing statistics of the distilled set are '
+                         f'missing ({e})') from None
+    if hashlib.sha256(data).hexdigest() != entry['sha256']:
+        raise TfkipError(f'{path} does not match the checksum in the sidecar')
+    return from_npz_bytes(data, path)
