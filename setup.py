@@ -49,7 +49,11 @@ setuptools.setup(
     long_description_content_type='text/markdown',
     license='Apache-2.0',
     python_requires='>=3.11',
-    packages=setuptools.find_packages(include=['tfkip', 'tfkip.*']),
+    # tfds_builders: the kip_* TFDS builder folders (`tfkip publish` imports them).
+    packages=setuptools.find_packages(include=['tfkip', 'tfkip.*', 'tfds_builders',
+                                               'tfds_builders.*']),
+    package_data={'tfds_builders': ['*/*.md', '*/*.bib', '*/*.txt', '*/*.tsv',
+                                    '*/dummy_data/*']},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
     entry_points={'console_scripts': ['tfkip = tfkip.cli:main']},

@@ -145,6 +145,46 @@ def build_parser():
     e.add_argument('--zca-reg', type=float, default=None,
                    help='artifact without sidecar: regularized ZCA with this lambda')
     _add_kernel_args(e)
+
+    from tfkip.publish.publish import DATASETS  # no heavy imports: a tuple of names
+    p = commands.add_parser(
+        'publish', help='publish a distilled set as a TFDS dataset',
+        description='Build <dataset>/<config> from a distilled-set artifact into a TFDS '
+        "data_dir; afterwards tfds.load('<dataset>/<config>', data_dir=DATA_DIR) works, "
+        'also in programs that never import tfkip. The artifact must fit the config '
+        '(kernel, ZCA, learned labels, images per class, image shape, classes).')
+    p.add_argument('--artifact', required=True, help='a distilled set (.npz)')
+    p.add_argument('--dataset', required=True, choices=DATASETS, help='the TFDS dataset')
+    p.add_argument('--config', required=True,
+                   help='builder config, <kernel>[_zca][_fixedlabels]_ipc<N>, e.g. '
+                        'convnet_zca_ipc10')
+    p.add_argument('--data-dir', required=True, help='TFDS data_dir to build into')
+
+    t = commands.add_parser(
+        'transfer', help='train a finite Keras ConvNet on a published set, test on real data',
+        description="Train the Keras ConvNet on tfds.load('<dataset>/<config>') (a published "
+        'distilled set) once per seed and test it on --eval-split of --test-source, whose '
+        "images are whitened by the set's own preprocessing (info.metadata). Prints the "
+        'accuracy of each seed and their mean and std.')
+    t.add_argument('--dataset', required=True, help='<dataset>/<config>, e.g. kip_mnist/fc_ipc10')
+    t.add_argument('--data-dir', required=True, help='TFDS data_dir it was published to')
+    t.add_argument('--test-source', required=True,
+                   help='the real data (ImageFolder, .npz, tfds:<name>) in its raw pixels')
+    t.add_argument('--eval-split', default='test', help='real split to test on ' + DEFAULTS_NOTE)
+    from tfkip.transfer.train import TransferConfig
+    defaults = TransferConfig()
+    for field, kind, help_text in (
+            ('width', int, 'conv channels'), ('depth', int, 'conv + pool blocks'),
+            ('normalization', str, 'none, instance or batch'), ('pooling', str, 'avg or max'),
+            ('loss', str, 'mse (soft labels) or xent (argmax labels)'),
+            ('optimizer', str, 'adam or sgd'), ('learning_rate', float, 'learning rate'),
+            ('schedule', str, 'constant or cosine'), ('steps', int, 'training steps'),
+            ('batch_size', int, 'batch size (capped at the set size)')):
+        t.add_argument('--' + field.replace('_', '-'), type=kind, default=getattr(defaults, field),
+                       help=help_text + ' ' + DEFAULTS_NOTE)
+    t.add_argument('--augmentation', action='store_true', help='random translations (1/8)')
+    t.add_argument('--seeds', type=int, nargs='+', default=list(defaults.seeds),
+                   help='one model per seed ' + DEFAULTS_NOTE)
     return parser
 
 
@@ -214,6 +254,41 @@ def _evaluate(args):
     print(json.dumps({'artifact': args.artifact, 'split': args.eval_split, **metrics}))
 
 
+def _publish(args):
+    from tfkip.publish import publish
+    path = publish(args.artifact, args.dataset, args.config, args.data_dir)
+    print(json.dumps({'dataset': f'{args.dataset}/{args.config}', 'path': path}))
+
+
+def _transfer(args):
+    import tensorflow_datasets as tfds
+    from tfkip import sources
+    from tfkip.publish import builder_class
+    from tfkip.transfer import TransferConfig, ZCAWhitening, train_and_evaluate
+
+    config = TransferConfig(
+        width=args.width, depth=args.depth, normalization=args.normalization,
+        pooling=args.pooling, loss=args.loss, optimizer=args.optimizer,
+        learning_rate=args.learning_rate, schedule=args.schedule, steps=args.steps,
+        batch_size=args.batch_size, augmentation=args.augmentation, seeds=tuple(args.seeds))
+    builder_class(args.dataset.split('/')[0])  # registers it: info.metadata has the stats
+    builder = tfds.builder(args.dataset, data_dir=args.data_dir)
+    if not builder.is_prepared():
+        raise TfkipError(f'{args.dataset} is not published in {args.data_dir}; run '
+                         'tfkip publish first')
+    rows = tfds.as_numpy(builder.as_dataset('train', batch_size=-1))
+    source = sources.open_source(args.test_source)
+    test = sources.load_split(source, args.eval_split)
+    stats = builder.info.metadata.stats
+    whitening = (None if isinstance(source, sources.Prepared) or stats is None
+                 else ZCAWhitening.from_stats(stats))
+    result = train_and_evaluate(
+        config, rows['image'], rows['soft_label'], test.images, test.labels,
+        whitening=whitening,
+        progress=lambda seed, acc: print(f'seed {seed}: test accuracy {acc:.4f}', flush=True))
+    print(json.dumps({'dataset': args.dataset, 'split': args.eval_split, **result}))
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ['preprocess']:
@@ -225,7 +300,8 @@ def main(argv=None):
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     configure_xla_cpu()
     try:
-        {'distill': _distill, 'evaluate': _evaluate}[args.command](args)
+        {'distill': _distill, 'evaluate': _evaluate, 'publish': _publish,
+         'transfer': _transfer}[args.command](args)
     except TfkipError as e:
         print(f'tfkip {args.command}: error: {e}', file=sys.stderr)
         return 2

@@ -11,12 +11,15 @@ in the sidecar: what is needed to bring real images into the distilled set's spa
 """
 import dataclasses
 import hashlib
+import io
 import json
 import os
+import posixpath
 
 import numpy as np
 
 from tfkip._io import atomic_path, sha256, write_text
+from tfkip._tf import gfile, tf
 from tfkip.errors import TfkipError
 from tfkip.version import __version__
 
@@ -120,26 +123,29 @@ def load(path):
         or a checksum that does not match the sidecar.
     """
     npz_path, json_path = _paths(path)
-    if not os.path.exists(npz_path):
+    fs = gfile()
+    if not fs.exists(npz_path):
         raise TfkipError(f'distilled set not found: {npz_path}')
+    with fs.GFile(npz_path, 'rb') as f:
+        data = f.read()
     metadata = {}
-    if os.path.exists(json_path):
+    if fs.exists(json_path):
         try:
-            with open(json_path) as f:
+            with fs.GFile(json_path) as f:
                 metadata = json.load(f)
         except (OSError, ValueError) as e:
             raise TfkipError(f'{json_path}: not a readable JSON sidecar ({e})') from None
-        if metadata.get('sha256') and metadata['sha256'] != sha256(npz_path):
+        if metadata.get('sha256') and metadata['sha256'] != hashlib.sha256(data).hexdigest():
             raise TfkipError(f'{npz_path} does not match the checksum in {json_path}: '
                              'the file was changed or truncated after it was written')
     try:
-        with np.load(npz_path) as data:
-            missing = {'images', 'labels'} - set(data.files)
+        with np.load(io.BytesIO(data)) as arrays:
+            missing = {'images', 'labels'} - set(arrays.files)
             if missing:
                 raise TfkipError(f'{npz_path}: missing keys {sorted(missing)} '
-                                 f'(has {sorted(data.files)}); a distilled set needs '
+                                 f'(has {sorted(arrays.files)}); a distilled set needs '
                                  "'images' [N, H, W, C] and 'labels' [N, C]")
-            images, labels = data['images'], data['labels']
+            images, labels = arrays['images'], arrays['labels']
     except (OSError, ValueError, EOFError) as e:
         raise TfkipError(f'{npz_path}: not a readable .npz file ({e})') from None
     check_arrays(images, labels, npz_path)
@@ -153,11 +159,11 @@ def load_preprocessing(distilled):
     entry = distilled.metadata.get('preprocessing_file')
     if entry is None:
         return None
-    path = os.path.join(os.path.dirname(distilled.metadata['path']), entry['name'])
+    path = posixpath.join(posixpath.dirname(distilled.metadata['path']), entry['name'])
     try:
-        with open(path, 'rb') as f:
+        with gfile().GFile(path, 'rb') as f:
             data = f.read()
-    except OSError as e:
+    except (OSError, tf().errors.OpError) as e:
         raise TfkipError(f'{path}: preprocessing statistics of the distilled set are '
                          f'missing ({e})') from None
     if hashlib.sha256(data).hexdigest() != entry['sha256']:

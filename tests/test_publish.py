@@ -1,0 +1,102 @@
+"""Publishing a distilled set as a TFDS dataset, loaded with and without tfkip."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from tfkip import cli
+from tfkip.artifacts import distilled_set
+from tfkip.artifacts.distilled_set import DistilledSet
+from tfkip.errors import TfkipError
+from tfkip.preprocess import PreprocessConfig, fit
+from tfkip.publish import publish
+from tfkip.sources.dataset import LabeledImages
+
+MADE_WITH_FC = {'config': {'kernel': {'architecture': 'fc'}, 'images_per_class': 1,
+                           'learn_labels': True, 'method': 'kip'},
+                'preprocessing': {'config': {'zca': False}}}
+
+
+def small_artifact(path):
+    """A 10-image MNIST-shaped set with soft labels and standardization statistics."""
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(10, 28, 28, 1)).astype(np.float32)
+    labels = (np.eye(10)[rng.permutation(10)] * 0.9 - 0.09).astype(np.float32)
+    real = LabeledImages(rng.uniform(0, 255, (20, 28, 28, 1)), np.arange(20) % 10,
+                         tuple(str(d) for d in range(10)))
+    stats = fit(PreprocessConfig(zca=False), real)
+    distilled_set.save(DistilledSet(images, labels, MADE_WITH_FC), path, preprocessing=stats)
+    return images, labels, stats
+
+
+LOAD_WITHOUT_TFKIP = '''
+import json, sys
+import numpy as np
+import tensorflow_datasets as tfds
+ds = tfds.load('kip_mnist/fc_ipc1', split='train', data_dir=sys.argv[1])
+rows = list(tfds.as_numpy(ds))
+order = np.argsort([r['label'] for r in rows])
+config = tfds.builder('kip_mnist/fc_ipc1', data_dir=sys.argv[1]).info.metadata['config']
+print(json.dumps({
+    'metadata_config': config,
+    'tfkip_imported': any(m.split('.')[0] in ('tfkip', 'tfds_builders') for m in sys.modules),
+    'images': np.stack([rows[i]['image'] for i in order]).tolist(),
+    'soft_labels': np.stack([rows[i]['soft_label'] for i in order]).tolist(),
+    'labels': [int(rows[i]['label']) for i in order]}))
+'''
+
+
+def test_published_set_loads_in_a_process_that_never_imports_tfkip(tmp_path):
+    images, labels, stats = small_artifact(str(tmp_path / 'set'))
+    data_dir = str(tmp_path / 'tfds')
+    publish(str(tmp_path / 'set.npz'), 'kip_mnist', 'fc_ipc1', data_dir)
+
+    out = subprocess.run([sys.executable, '-c', LOAD_WITHOUT_TFKIP, data_dir], cwd=tmp_path,
+                         capture_output=True, text=True, check=True).stdout
+    loaded = json.loads(out.strip().splitlines()[-1])
+    assert loaded['tfkip_imported'] is False
+    assert loaded['metadata_config']['standardize'] is True  # info.metadata without tfkip
+    order = np.argsort(labels.argmax(1))
+    np.testing.assert_array_equal(loaded['images'], images[order])
+    np.testing.assert_allclose(loaded['soft_labels'], labels[order])
+    assert loaded['labels'] == list(range(10))
+
+    # With the builder imported, the preprocessing statistics come back from info.metadata.
+    builder = tfds.builder('kip_mnist/fc_ipc1', data_dir=data_dir)
+    np.testing.assert_array_equal(builder.info.metadata.stats.channel.std, stats.channel.std)
+    assert builder.info.metadata['config']['zca'] is False
+    image, label = next(iter(tfds.as_numpy(builder.as_dataset('train', as_supervised=True))))
+    assert image.shape == (28, 28, 1) and 0 <= label < 10
+
+
+def test_publish_checks_the_artifact_against_the_config(tmp_path, capsys):
+    small_artifact(str(tmp_path / 'set'))
+    with pytest.raises(TfkipError, match="kernel is 'fc', the config says 'convnet'"):
+        publish(str(tmp_path / 'set.npz'), 'kip_mnist', 'convnet_ipc1', str(tmp_path / 'd'))
+    with pytest.raises(TfkipError, match='distilled images are \\(28, 28, 1\\), but '
+                                         'kip_cifar10/fc_zca_ipc1 has images \\(32, 32, 3\\)'):
+        publish(str(tmp_path / 'set.npz'), 'kip_cifar10', 'fc_zca_ipc1', str(tmp_path / 'd'))
+    assert cli.main(['publish', '--artifact', str(tmp_path / 'set.npz'), '--dataset',
+                     'kip_mnist', '--config', 'fc_ipc7', '--data-dir', str(tmp_path / 'd')]) == 2
+    assert "kip_mnist has no config 'fc_ipc7'" in capsys.readouterr().err
+
+
+def test_transfer_command_trains_on_the_published_set(tmp_path, capsys):
+    small_artifact(str(tmp_path / 'set'))
+    data_dir = str(tmp_path / 'tfds')
+    assert cli.main(['publish', '--artifact', str(tmp_path / 'set.npz'), '--dataset',
+                     'kip_mnist', '--config', 'fc_ipc1', '--data-dir', data_dir]) == 0
+    rng = np.random.default_rng(1)
+    np.savez(tmp_path / 'real.npz', test_images=rng.uniform(0, 255, (30, 28, 28, 1)),
+             test_labels=np.arange(30) % 10)
+    assert cli.main(['transfer', '--dataset', 'kip_mnist/fc_ipc1', '--data-dir', data_dir,
+                     '--test-source', str(tmp_path / 'real.npz'), '--width', '4', '--steps',
+                     '2', '--seeds', '0', '1']) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert len(result['accuracies']) == 2 and 0 <= result['mean'] <= 1
+    assert cli.main(['transfer', '--dataset', 'kip_mnist/fc_ipc10', '--data-dir', data_dir,
+                     '--test-source', str(tmp_path / 'real.npz')]) == 2
+    assert 'kip_mnist/fc_ipc10 is not published' in capsys.readouterr().err

@@ -1,0 +1,1 @@
+"""`kip_cifar10`: CIFAR-10 distilled with KIP."""

@@ -1,0 +1,15 @@
+"""kip_cifar10: CIFAR-10 distilled with KIP (Nguyen et al. 2021); see README.md."""
+from tfkip.publish.builder import KipBuilder, Variant, configs
+
+
+class Builder(KipBuilder):
+    """DatasetBuilder for kip_cifar10; reads the distilled sets from the manual dir."""
+    CLASS_NAMES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship',
+                   'truck')
+    IMAGE_SHAPE = (32, 32, 3)
+    DEFAULT_BUILDER_CONFIG_NAME = 'convnet_zca_ipc10'
+    BUILDER_CONFIGS = configs(
+        images_per_class=(1, 10, 50),
+        variants=[Variant('convnet', zca=True),
+                  Variant('convnet', zca=True, learned_labels=False),
+                  Variant('fc', zca=True)])

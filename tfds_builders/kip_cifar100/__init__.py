@@ -1,0 +1,1 @@
+"""`kip_cifar100`: CIFAR-100 distilled with KIP."""

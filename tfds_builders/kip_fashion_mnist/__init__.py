@@ -1,0 +1,1 @@
+"""`kip_fashion_mnist`: Fashion-MNIST distilled with KIP."""

@@ -1,0 +1,1 @@
+"""`kip_mnist`: MNIST distilled with KIP."""

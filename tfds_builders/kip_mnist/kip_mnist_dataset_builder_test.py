@@ -1,0 +1,15 @@
+"""kip_mnist builder test on dummy_data (a 10-image set in the manual dir)."""
+import tensorflow_datasets as tfds
+
+from tfds_builders.kip_mnist import kip_mnist_dataset_builder
+
+
+class KipMnistTest(tfds.testing.DatasetBuilderTestCase):
+    DATASET_CLASS = kip_mnist_dataset_builder.Builder
+    BUILDER_CONFIG_NAMES_TO_TEST = ['convnet_ipc1']
+    SPLITS = {'train': 10}
+    SKIP_CHECKSUMS = True  # nothing is downloaded: the sets come from the manual dir
+
+
+if __name__ == '__main__':
+    tfds.testing.test_main()

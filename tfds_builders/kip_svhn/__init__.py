@@ -1,0 +1,1 @@
+"""`kip_svhn`: SVHN (cropped digits) distilled with KIP."""

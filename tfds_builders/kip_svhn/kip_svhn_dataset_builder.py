@@ -1,0 +1,14 @@
+"""kip_svhn: SVHN (cropped digits) distilled with KIP (Nguyen et al. 2021); see README.md."""
+from tfkip.publish.builder import KipBuilder, Variant, configs
+
+
+class Builder(KipBuilder):
+    """DatasetBuilder for kip_svhn; reads the distilled sets from the manual dir."""
+    CLASS_NAMES = tuple(str(d) for d in range(10))
+    IMAGE_SHAPE = (32, 32, 3)
+    DEFAULT_BUILDER_CONFIG_NAME = 'convnet_zca_ipc10'
+    BUILDER_CONFIGS = configs(
+        images_per_class=(1, 10, 50),
+        variants=[Variant('convnet', zca=True),
+                  Variant('convnet', zca=True, learned_labels=False),
+                  Variant('fc', zca=True)])

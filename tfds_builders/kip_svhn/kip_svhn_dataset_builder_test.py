@@ -1,0 +1,15 @@
+"""kip_svhn builder test on dummy_data (a 10-image set in the manual dir)."""
+import tensorflow_datasets as tfds
+
+from tfds_builders.kip_svhn import kip_svhn_dataset_builder
+
+
+class KipSvhnTest(tfds.testing.DatasetBuilderTestCase):
+    DATASET_CLASS = kip_svhn_dataset_builder.Builder
+    BUILDER_CONFIG_NAMES_TO_TEST = ['convnet_zca_ipc1']
+    SPLITS = {'train': 10}
+    SKIP_CHECKSUMS = True  # nothing is downloaded: the sets come from the manual dir
+
+
+if __name__ == '__main__':
+    tfds.testing.test_main()

@@ -1,0 +1,4 @@
+"""Publish distilled sets as TFDS datasets: the shared builder base and the `publish` step."""
+from tfkip.publish.publish import DATASETS, builder_class, publish
+
+__all__ = ['DATASETS', 'builder_class', 'publish']

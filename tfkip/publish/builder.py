@@ -1,0 +1,128 @@
+"""What every `kip_*` TFDS builder shares: configs, features, the preprocessing metadata.
+
+A builder in `tfds_builders/kip_<name>/` subclasses `KipBuilder`, sets the real dataset's
+`CLASS_NAMES` and `IMAGE_SHAPE`, and lists its `BUILDER_CONFIGS` with `configs(...)`. It
+computes nothing: it reads `<manual_dir>/<config name>.npz`, a tfkip distilled-set artifact
+(with its `.json` sidecar and `.preprocess.npz`, as `tfkip publish` lays them out) or a
+`.npz` published with the KIP papers (keys `images`, `labels`).
+
+Features: `image` float32 [H, W, C] in the preprocessed (standardized / ZCA) space,
+`soft_label` float32 [C] (the learned label vector), `label` the argmax class.
+`as_supervised=True` gives (image, label); use the `soft_label` feature for the soft targets.
+"""
+import dataclasses
+import json
+
+import numpy as np
+import tensorflow_datasets as tfds
+
+from tfkip.artifacts import distilled_set
+from tfkip.errors import TfkipError
+
+PREPROCESSING_FILE = 'preprocessing.npz'
+METADATA_FILE = 'metadata.json'  # the name TFDS reads `info.metadata` from
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """How a distilled set was made; `name` is the config name without `_ipc<N>`."""
+    kernel: str = 'convnet'  # 'convnet' or 'fc'
+    zca: bool = False
+    learned_labels: bool = True
+    augmentation: bool = False
+
+    @property
+    def name(self):
+        return '_'.join([self.kernel] + (['zca'] if self.zca else [])
+                        + ([] if self.learned_labels else ['fixedlabels'])
+                        + (['aug'] if self.augmentation else []))
+
+
+class KipConfig(tfds.core.BuilderConfig):
+    """`<variant>_ipc<N>`, e.g. `convnet_zca_ipc10`."""
+
+    def __init__(self, variant, images_per_class):
+        self.variant, self.images_per_class = variant, images_per_class
+        labels = 'learned labels' if variant.learned_labels else 'fixed one-hot labels'
+        super().__init__(
+            name=f'{variant.name}_ipc{images_per_class}',
+            description=f'KIP with the infinite-width {variant.kernel} kernel, '
+                        f'{images_per_class} image(s) per class, '
+                        f'{"regularized ZCA" if variant.zca else "standardized"} images, '
+                        f'{labels}{", augmentation" if variant.augmentation else ""}.')
+
+
+def configs(images_per_class, variants):
+    """BuilderConfigs for every (variant, images per class); the first one is the default."""
+    return [KipConfig(v, ipc) for v in variants for ipc in images_per_class]
+
+
+class PreprocessingMetadata(tfds.core.Metadata):
+    """`info.metadata`: the statistics' JSON description, and `.stats`.
+
+    Saved as `metadata.json` (which TFDS reads back as `info.metadata` even without tfkip's
+    builders) and `preprocessing.npz` beside the TFRecords. `.stats` is the
+    `tfkip.preprocess.PreprocessStats` that maps real images into the distilled set's space
+    (None for sets published without them).
+    """
+
+    def __init__(self, stats=None):
+        super().__init__(stats.describe() if stats is not None else {})
+        self.stats = stats
+
+    def save_metadata(self, data_dir):
+        from tfkip.preprocess import to_npz_bytes
+        directory = tfds.core.Path(data_dir)
+        directory.joinpath(METADATA_FILE).write_text(json.dumps(dict(self)))
+        if self.stats is not None:
+            directory.joinpath(PREPROCESSING_FILE).write_bytes(to_npz_bytes(self.stats))
+
+    def load_metadata(self, data_dir):
+        from tfkip.preprocess import from_npz_bytes
+        directory = tfds.core.Path(data_dir)
+        self.clear()
+        self.update(json.loads(directory.joinpath(METADATA_FILE).read_text()))
+        path = directory.joinpath(PREPROCESSING_FILE)
+        self.stats = from_npz_bytes(path.read_bytes(), str(path)) if path.exists() else None
+
+
+class KipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+    """Base of the `kip_*` builders (not registered itself: it is no dataset)."""
+    VERSION = tfds.core.Version('1.0.0')
+    RELEASE_NOTES = {'1.0.0': 'Initial release.'}
+    MANUAL_DOWNLOAD_INSTRUCTIONS = """
+    Put the distilled set as `<manual_dir>/<config name>.npz` (e.g. `convnet_zca_ipc10.npz`):
+    a tfkip artifact with its `.json` and `.preprocess.npz` (`tfkip publish` does this for
+    you), or a `.npz` published with the KIP papers (keys `images`, `labels`).
+    """
+    CLASS_NAMES = ()
+    IMAGE_SHAPE = ()
+
+    def _info(self):
+        return self.dataset_info_from_configs(
+            features=tfds.features.FeaturesDict({
+                'image': tfds.features.Tensor(shape=self.IMAGE_SHAPE, dtype=np.float32),
+                'soft_label': tfds.features.Tensor(shape=(len(self.CLASS_NAMES),),
+                                                   dtype=np.float32),
+                'label': tfds.features.ClassLabel(names=self.CLASS_NAMES),
+            }),
+            supervised_keys=('image', 'label'),
+            metadata=PreprocessingMetadata())
+
+    def _split_generators(self, dl_manager):
+        path = dl_manager.manual_dir / f'{self.builder_config.name}.npz'
+        if not path.exists():
+            raise TfkipError(f'{path} not found: {self.MANUAL_DOWNLOAD_INSTRUCTIONS.strip()}')
+        distilled = distilled_set.load(str(path))
+        distilled.check_matches(self.IMAGE_SHAPE, len(self.CLASS_NAMES),
+                                f'builder {self.name}/{self.builder_config.name}')
+        stats = distilled_set.load_preprocessing(distilled)
+        self.info.metadata.update(PreprocessingMetadata(stats))
+        self.info.metadata.stats = stats
+        return {'train': self._generate_examples(distilled)}
+
+    def _generate_examples(self, distilled):
+        for i, (image, soft_label, label) in enumerate(
+                zip(distilled.images, distilled.labels, distilled.class_ids)):
+            yield i, {'image': image, 'soft_label': soft_label, 'label': int(label)}
+
