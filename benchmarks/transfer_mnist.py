@@ -26,7 +26,7 @@ import time
 
 from tfkip._tf import tf
 
-tf()  # TF only reads data here until Keras trains; keep the order of GPU ownership simple
+tf()  # TF is shown no GPU (tfkip's data rule), so Keras trains on the CPU here
 
 import numpy as np  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402

@@ -136,8 +136,8 @@ def build_parser():
     e.add_argument('--artifact', required=True, help='a distilled set (.npz)')
     _add_data_args(e, eval_split_default='test')
     e.add_argument('--train-split', default='train',
-                   help='split the preprocessing statistics are refitted on (raw sources) '
-                        + DEFAULTS_NOTE)
+                   help='split the preprocessing statistics are refitted on (raw sources, '
+                        'artifact without a .preprocess.npz) ' + DEFAULTS_NOTE)
     e.add_argument('--no-standardize', dest='standardize', action='store_false',
                    help='artifact without sidecar: do not standardize the test images')
     e.add_argument('--per-image-norm', action='store_true',
@@ -243,10 +243,11 @@ def _evaluate(args):
         raise TfkipError(f'{args.artifact} was distilled from {kind} ({meta["source"]}); '
                          f'evaluate it with a --source of the same kind, not {args.source}')
     if not isinstance(source, sources.Prepared):
-        # The in-memory preprocessing is refitted on the train split: it is deterministic.
-        config = (preprocess.PreprocessConfig(**prep['config']) if prep is not None
-                  else _preprocess_config(args))
-        stats = preprocess.fit(config, sources.load_split(source, args.train_split))
+        stats = distilled_set.load_preprocessing(artifact)
+        if stats is None:  # no statistics file: refit on the train split (it is deterministic)
+            config = (preprocess.PreprocessConfig(**prep['config']) if prep is not None
+                      else _preprocess_config(args))
+            stats = preprocess.fit(config, sources.load_split(source, args.train_split))
         test = preprocess.transform(stats, test)
     artifact.check_matches(test.image_shape, test.num_classes, test.source)
     metrics = evaluate(make_kernel_fn(kernel, test.num_classes), hparams, artifact.images,

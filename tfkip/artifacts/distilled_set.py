@@ -21,6 +21,7 @@ import numpy as np
 from tfkip._io import atomic_path, sha256, write_text
 from tfkip._tf import gfile, tf
 from tfkip.errors import TfkipError
+from tfkip.preprocess import from_npz_bytes, to_npz_bytes
 from tfkip.version import __version__
 
 FORMAT = 'tfkip.distilled_set/1'
@@ -90,7 +91,6 @@ def _preprocess_path(npz_path):
 def save(distilled, path, *, preprocessing=None):
     """Writes `<path>.npz` and `<path>.json` (and `<path>.preprocess.npz` from the
     `PreprocessStats` `preprocessing`, if given) atomically; returns the .npz path."""
-    from tfkip.preprocess import to_npz_bytes
     npz_path, json_path = _paths(path)
     metadata = {k: v for k, v in distilled.metadata.items() if k != 'path'}
     if preprocessing is not None:
@@ -155,7 +155,6 @@ def load(path):
 
 def load_preprocessing(distilled):
     """The `PreprocessStats` saved with a loaded distilled set, or None if it has none."""
-    from tfkip.preprocess import from_npz_bytes
     entry = distilled.metadata.get('preprocessing_file')
     if entry is None:
         return None

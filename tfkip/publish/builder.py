@@ -18,6 +18,7 @@ import tensorflow_datasets as tfds
 
 from tfkip.artifacts import distilled_set
 from tfkip.errors import TfkipError
+from tfkip.preprocess import from_npz_bytes, to_npz_bytes
 
 PREPROCESSING_FILE = 'preprocessing.npz'
 METADATA_FILE = 'metadata.json'  # the name TFDS reads `info.metadata` from
@@ -67,18 +68,22 @@ class PreprocessingMetadata(tfds.core.Metadata):
     """
 
     def __init__(self, stats=None):
-        super().__init__(stats.describe() if stats is not None else {})
+        super().__init__()
+        self.set_stats(stats)
+
+    def set_stats(self, stats):
+        """Holds `stats` (or None) and its JSON description."""
+        self.clear()
+        self.update(stats.describe() if stats is not None else {})
         self.stats = stats
 
     def save_metadata(self, data_dir):
-        from tfkip.preprocess import to_npz_bytes
         directory = tfds.core.Path(data_dir)
         directory.joinpath(METADATA_FILE).write_text(json.dumps(dict(self)))
         if self.stats is not None:
             directory.joinpath(PREPROCESSING_FILE).write_bytes(to_npz_bytes(self.stats))
 
     def load_metadata(self, data_dir):
-        from tfkip.preprocess import from_npz_bytes
         directory = tfds.core.Path(data_dir)
         self.clear()
         self.update(json.loads(directory.joinpath(METADATA_FILE).read_text()))
@@ -117,8 +122,7 @@ class KipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         distilled.check_matches(self.IMAGE_SHAPE, len(self.CLASS_NAMES),
                                 f'builder {self.name}/{self.builder_config.name}')
         stats = distilled_set.load_preprocessing(distilled)
-        self.info.metadata.update(PreprocessingMetadata(stats))
-        self.info.metadata.stats = stats
+        self.info.metadata.set_stats(stats)
         return {'train': self._generate_examples(distilled)}
 
     def _generate_examples(self, distilled):

@@ -87,9 +87,14 @@ def load_split(source, split, *, num_workers=8):
                          source=f'{source.name}[{split}]')
 
 
+def as_hwc(image):
+    """image: [H, W] (grayscale) or [H, W, C] -> [H, W, C]."""
+    return image[..., None] if image.ndim == 2 else image
+
+
 def check_image(image, expected_shape, where):
     """image: [H, W] or [H, W, C] -> [H, W, C], or TfkipError naming `where`."""
-    image = image[..., None] if image.ndim == 2 else image
+    image = as_hwc(image)
     if tuple(image.shape) != tuple(expected_shape):
         raise TfkipError(f'mixed image sizes: {where} is {tuple(image.shape)}, the split\'s '
                          f'images are {tuple(expected_shape)}')

@@ -13,7 +13,7 @@ from PIL import Image
 
 from tfkip._tf import gfile
 from tfkip.errors import TfkipError
-from tfkip.sources.base import Batch, Shard, SplitInfo, Source, check_image
+from tfkip.sources.base import Batch, Shard, SplitInfo, Source, as_hwc, check_image
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif')
 
@@ -29,6 +29,11 @@ def decode_image(path):
         raise TfkipError(f'cannot decode image {path}: {e}') from None
 
 
+def _subfolders(fs, path):
+    """Sorted names of the folders directly inside `path`."""
+    return sorted(d.rstrip('/') for d in fs.listdir(path) if fs.isdir(posixpath.join(path, d)))
+
+
 class ImageFolder(Source):
     """An ImageFolder tree; `shard_size` images per shard."""
 
@@ -37,17 +42,15 @@ class ImageFolder(Source):
         self._listing = {}
 
     def _list(self, split):
-        """([(key, label)], class names), key = '<class>/<file>', checked for empty classes."""
+        """([(key, label)], class names, image shape), key = '<class>/<file>'; checks that the
+        split and every class exist and are non-empty. The shape is the first image's."""
         if split not in self._listing:
             fs, split_dir = gfile(), posixpath.join(self.root, split)
             if not fs.isdir(split_dir):
-                present = (sorted(d.rstrip('/') for d in fs.listdir(self.root)
-                                  if fs.isdir(posixpath.join(self.root, d)))
-                           if fs.isdir(self.root) else [])
+                present = _subfolders(fs, self.root) if fs.isdir(self.root) else []
                 raise TfkipError(f'split {split!r} not found: no folder {split_dir} '
                                  f'(splits present: {present or "none"})')
-            class_names = sorted(d.rstrip('/') for d in fs.listdir(split_dir)
-                                 if fs.isdir(posixpath.join(split_dir, d)))
+            class_names = _subfolders(fs, split_dir)
             if not class_names:
                 raise TfkipError(f'{split_dir} has no class folders (<split>/<class>/<image>)')
             items = []
@@ -59,25 +62,23 @@ class ImageFolder(Source):
                     raise TfkipError(f'class folder {class_dir} holds no images '
                                      f'{IMAGE_EXTENSIONS}')
                 items += [(f'{name}/{f}', label) for f in files]
-            self._listing[split] = items, tuple(class_names)
+            first = posixpath.join(split_dir, items[0][0])
+            shape = as_hwc(decode_image(first)).shape
+            self._listing[split] = items, tuple(class_names), tuple(shape)
         return self._listing[split]
 
     def info(self, split):
-        items, class_names = self._list(split)
-        image = decode_image(posixpath.join(self.root, split, items[0][0]))
-        shape = image.shape if image.ndim == 3 else image.shape + (1,)
-        return SplitInfo(class_names, tuple(shape), len(items))
+        items, class_names, shape = self._list(split)
+        return SplitInfo(class_names, shape, len(items))
 
     def shards(self, split):
-        items, _ = self._list(split)
-        shape = self.info(split).image_shape
+        items, _, shape = self._list(split)
         return [Shard(split, (shape, tuple(items[i:i + self.shard_size])))
                 for i in range(0, len(items), self.shard_size)]
 
     def read(self, shard):
         shape, items = shard.payload
-        split_dir = posixpath.join(self.root, shard.split)
-        images = np.stack([check_image(decode_image(posixpath.join(split_dir, key)), shape,
-                                       posixpath.join(split_dir, key)) for key, _ in items])
+        paths = [posixpath.join(self.root, shard.split, key) for key, _ in items]
+        images = np.stack([check_image(decode_image(path), shape, path) for path in paths])
         return Batch(images, np.array([label for _, label in items], np.int32),
                      np.array([key for key, _ in items]))

@@ -10,6 +10,7 @@
 
 Shards are read in any order; `load_split` orders the examples by key.
 """
+import hashlib
 import json
 import posixpath
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from tfkip._tf import gfile, tf
 from tfkip.errors import TfkipError
+from tfkip.preprocess.transform import from_npz_bytes
 from tfkip.sources.base import Batch, Shard, SplitInfo, Source
 
 MANIFEST = 'preprocess.json'
@@ -64,8 +66,6 @@ class Prepared(Source):
 
     def stats(self):
         """The PreprocessStats the examples were transformed with (checksum verified)."""
-        import hashlib
-        from tfkip.preprocess.transform import from_npz_bytes
         path = posixpath.join(self.path, STATS)
         with gfile().GFile(path, 'rb') as f:
             data = f.read()

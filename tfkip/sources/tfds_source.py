@@ -18,6 +18,7 @@ class Tfds(Source):
     def __init__(self, dataset, *, data_dir=None, shard_size=5000):
         self.dataset, self.data_dir, self.shard_size = dataset, data_dir, shard_size
         self.name = f'tfds:{dataset}'
+        self._prepared = False
 
     def _builder(self):
         tf()  # hide the GPU from TF before TFDS starts it
@@ -37,7 +38,9 @@ class Tfds(Source):
 
     def info(self, split):
         builder = self._builder()
-        builder.download_and_prepare()
+        if not self._prepared:  # once per source: later calls (shards, other splits) reuse it
+            builder.download_and_prepare()
+            self._prepared = True
         if split not in builder.info.splits:
             raise TfkipError(f'{self.name}: split {split!r} not found (splits present: '
                              f'{sorted(builder.info.splits)})')
