@@ -69,7 +69,7 @@ def test_label_solve_from_the_command_line(source, tmp_path, capsys):
 @pytest.mark.parametrize('extra,message', [
     (['--ipc', '9'], 'images_per_class needs 9 examples of every class'),
     (['--depth', '0'], 'depth must be an integer >= 1'),
-    (['--architecture', 'convnet', '--depth', '4'], 'divisible by 16'),
+    (['--architecture', 'convnet', '--depth', '4'], 'at least 16'),
 ])
 def test_bad_input_is_one_clear_line(source, tmp_path, capsys, extra, message):
     assert cli.main(['distill', '--source', source, '--out', str(tmp_path / 'x')] + extra) == 2

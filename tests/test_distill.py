@@ -138,7 +138,7 @@ def test_final_label_solve_replaces_the_learned_labels(train_data, test_data):
     ({'images_per_class': 21}, 'has only 20 of class 0'),
     ({'target_batch_size': 10}, 'multiple of the number of classes'),
     ({'target_batch_size': 63}, 'target_batch_size / num_classes needs 21'),
-    ({'kernel': KernelConfig('convnet', depth=4)}, 'divisible by 16'),
+    ({'kernel': KernelConfig('convnet', depth=4)}, 'at least 16'),
 ])
 def test_impossible_requests_are_clear_errors(train_data, change, message):
     with pytest.raises(TfkipError, match=message):

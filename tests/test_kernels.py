@@ -17,20 +17,26 @@ from tfkip.kernels.kernel import KernelConfig, kernel_matrix_in_chunks, make_ker
     ({'b_std': float('nan')}, 'b_std'),
     ({'prepend_conv': True}, 'prepend_conv'),
     ({'block_size': 0}, 'block_size'),
+    ({'architecture': 'convnet', 'readout': 'max'}, 'unknown readout'),
+    ({'readout': 'gap'}, 'convnet architecture only'),
+    ({'implementation': 'pallas'}, 'unknown implementation'),
+    ({'implementation': 'fast'}, "covers the convnet architecture only"),
 ])
 def test_bad_config_is_a_clear_error(kwargs, message):
     with pytest.raises(TfkipError, match=message):
         KernelConfig(**kwargs)
 
 
-def test_convnet_needs_divisible_image_size():
-    with pytest.raises(TfkipError, match='divisible by 8'):
-        KernelConfig('convnet', depth=3).check_input_shape((28, 28, 1))
+def test_convnet_needs_images_that_survive_its_pools():
+    KernelConfig('convnet', depth=3).check_input_shape((28, 28, 1))  # 28 -> 14 -> 7 -> 3
+    with pytest.raises(TfkipError, match='at least 16'):
+        KernelConfig('convnet', depth=4).check_input_shape((28, 12, 1))
 
 
 @pytest.mark.parametrize('config', [
     KernelConfig('fc', depth=2, kernel='ntk'),
     KernelConfig('fc', depth=1, kernel='nngp', b_std=0.0),
+    KernelConfig('convnet', depth=1, kernel='ntk', implementation='neural_tangents'),
     KernelConfig('convnet', depth=1, kernel='ntk'),
 ])
 def test_blocked_equals_unblocked_and_gradients_too(config):

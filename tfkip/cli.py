@@ -46,9 +46,18 @@ def _add_kernel_args(parser):
                        help='bias standard deviation ' + DEFAULTS_NOTE)
     group.add_argument('--prepend-conv', action='store_true',
                        help='convnet: add one 3x3 conv + ReLU before the blocks')
+    group.add_argument('--readout', choices=('flatten', 'gap'), default='flatten',
+                       help='convnet: Flatten (the paper\'s) or global average pooling '
+                            'before the readout layer ' + DEFAULTS_NOTE)
+    group.add_argument('--kernel-impl', choices=('auto', 'fast', 'neural_tangents'),
+                       default='auto',
+                       help='kernel implementation: fast (tfkip\'s exact ConvNet kernel, '
+                            'much faster), neural_tangents (the reference; any architecture), '
+                            'or auto: fast for convnet ' + DEFAULTS_NOTE)
     group.add_argument('--block-size', type=int, default=None,
                        help='kernel blocks hold at most BLOCK_SIZE**2 image pairs; bounds '
-                            'memory (default: 1024 for fc, 4 for convnet)')
+                            'memory (default: 1024 for fc; the fast convnet kernel sizes '
+                            'blocks from the memory budget)')
     group.add_argument('--reg', type=float, default=1e-6,
                        help='KRR ridge, relative to the mean eigenvalue tr(K_ss)/|S| '
                             + DEFAULTS_NOTE)
@@ -58,6 +67,7 @@ def _kernel_config(args):
     from tfkip.kernels.kernel import KernelConfig
     return KernelConfig(architecture=args.architecture, depth=args.depth, kernel=args.kernel,
                         W_std=args.w_std, b_std=args.b_std, prepend_conv=args.prepend_conv,
+                        readout=args.readout, implementation=args.kernel_impl,
                         block_size=args.block_size)
 
 

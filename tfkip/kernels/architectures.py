@@ -17,6 +17,7 @@ DEFAULT_W_STD = math.sqrt(2.0)
 DEFAULT_B_STD = 0.1
 # The kernel does not depend on it; it only sizes the finite networks from init_fn.
 DEFAULT_WIDTH = 1024
+READOUTS = {'flatten': stax.Flatten, 'gap': stax.GlobalAvgPool}
 
 
 def FC(depth=1, *, num_classes=10, W_std=DEFAULT_W_STD, b_std=DEFAULT_B_STD,
@@ -41,17 +42,20 @@ def FC(depth=1, *, num_classes=10, W_std=DEFAULT_W_STD, b_std=DEFAULT_B_STD,
 
 
 def ConvNet(depth=3, *, num_classes=10, W_std=DEFAULT_W_STD, b_std=DEFAULT_B_STD,
-            width=DEFAULT_WIDTH, prepend_conv=False, parameterization='ntk'):
+            width=DEFAULT_WIDTH, prepend_conv=False, readout='flatten',
+            parameterization='ntk'):
     """The KIP paper's ConvNet: `depth` x (3x3 SAME Conv, ReLU, 2x2 AvgPool), Flatten, Dense.
 
     Args:
-      depth: number of conv blocks (>= 1); each halves the spatial size, so the
-        input's height and width must be divisible by 2**depth.
+      depth: number of conv blocks (>= 1); each halves the spatial size (VALID
+        pooling: an odd row or column at the edge is dropped).
       num_classes: width of the readout layer.
       W_std, b_std: standard deviations of weights and biases.
       width: channels of the finite networks made by `init_fn`.
       prepend_conv: put one extra 3x3 Conv + ReLU before the first block, as in
         the paper's "ConvNet with a prepended conv layer".
+      readout: 'flatten' (the paper's) or 'gap' (global average pooling) before
+        the Dense layer.
       parameterization: 'ntk' or 'standard'.
 
     Returns:
@@ -62,7 +66,7 @@ def ConvNet(depth=3, *, num_classes=10, W_std=DEFAULT_W_STD, b_std=DEFAULT_B_STD
     layers = [conv(), stax.Relu()] if prepend_conv else []
     for _ in range(depth):
         layers += [conv(), stax.Relu(), stax.AvgPool((2, 2), strides=(2, 2))]
-    layers += [stax.Flatten(), stax.Dense(num_classes, W_std=W_std, b_std=b_std,
+    layers += [READOUTS[readout](), stax.Dense(num_classes, W_std=W_std, b_std=b_std,
                                           parameterization=parameterization)]
     return stax.serial(*layers)
 

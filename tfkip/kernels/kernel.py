@@ -6,11 +6,13 @@ which of its kernels to use. `make_kernel_fn` turns it into a pure function
     kernel_fn(x1: [N1, H, W, C] float, x2: [N2, H, W, C] float, hparams) -> [N1, N2]
 
 where `hparams = {'W_std': scalar, 'b_std': scalar}` are arguments (not constants) so
-that KIP can learn them. The matrix is computed in blocks of at most
-`block_size`**2 image pairs with `lax.map`, each block under
-`jax.checkpoint` (recomputed in the backward pass rather than stored), so memory
-stays bounded by one block, forward and backward, whatever N1 and N2 are. A matrix
-that fits in one block is computed directly, without the recomputation.
+that KIP can learn them. Two implementations compute it: neural-tangents' `stax`
+(every architecture; the reference) and, for the ConvNet, `convnet_fast` (the same
+numbers from a much smaller state; `implementation='auto'` picks it). The matrix is
+computed in blocks of image pairs with `lax.map`, each block under `jax.checkpoint`
+(recomputed in the backward pass rather than stored), so memory stays bounded by one
+block, forward and backward, whatever N1 and N2 are. A matrix that fits in one block
+is computed directly, without the recomputation.
 """
 import dataclasses
 import math
@@ -20,11 +22,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from tfkip.errors import TfkipError
-from tfkip.kernels.architectures import ARCHITECTURES, DEFAULT_B_STD, DEFAULT_W_STD
+from tfkip.kernels import convnet_fast
+from tfkip.kernels.architectures import (ARCHITECTURES, DEFAULT_B_STD, DEFAULT_W_STD,
+                                         READOUTS)
 
 KERNELS = ('ntk', 'nngp')
-# Square root of the image pairs per block: FC blocks are one matmul; ConvNet blocks
-# carry an [H*W, H*W] covariance per pair (1M floats for 32x32), hence far smaller ones.
+IMPLEMENTATIONS = ('auto', 'fast', 'neural_tangents')
+# Square root of the image pairs per block for neural-tangents: FC blocks are one
+# matmul; ConvNet blocks carry an [H*W, H*W] covariance per pair (1M floats for
+# 32x32), hence far smaller ones. The fast ConvNet sizes its blocks from memory.
 DEFAULT_BLOCK_SIZE = {'fc': 1024, 'convnet': 4}
 
 
@@ -38,8 +44,12 @@ class KernelConfig:
       kernel: 'ntk' or 'nngp'.
       W_std, b_std: initial weight and bias standard deviations.
       prepend_conv: ConvNet only; one extra Conv + ReLU before the blocks.
+      readout: ConvNet only; 'flatten' (the paper's) or 'gap' (global average pool).
+      implementation: 'fast' (`convnet_fast`, ConvNet only), 'neural_tangents', or
+        'auto': fast where it applies, neural-tangents otherwise.
       block_size: a block holds at most block_size**2 image pairs (and at most
-        block_size columns); None picks the architecture's default.
+        block_size columns); None picks the architecture's default, or for the
+        fast ConvNet a size that fits the memory budget (`convnet_fast.pairs_per_block`).
     """
     architecture: str = 'fc'
     depth: int = 1
@@ -47,6 +57,8 @@ class KernelConfig:
     W_std: float = DEFAULT_W_STD
     b_std: float = DEFAULT_B_STD
     prepend_conv: bool = False
+    readout: str = 'flatten'
+    implementation: str = 'auto'
     block_size: int | None = None
 
     def __post_init__(self):
@@ -63,12 +75,23 @@ class KernelConfig:
             raise TfkipError(f'b_std must be a number >= 0, got {self.b_std!r}')
         if self.prepend_conv and self.architecture != 'convnet':
             raise TfkipError('prepend_conv applies to the convnet architecture only')
+        if self.readout not in READOUTS:
+            raise TfkipError(f'unknown readout {self.readout!r}; choose one of {tuple(READOUTS)}')
+        if self.readout != 'flatten' and self.architecture != 'convnet':
+            raise TfkipError('readout applies to the convnet architecture only')
+        if self.implementation not in IMPLEMENTATIONS:
+            raise TfkipError(f'unknown implementation {self.implementation!r}; '
+                             f'choose one of {IMPLEMENTATIONS}')
+        if self.implementation == 'fast' and self.architecture != 'convnet':
+            raise TfkipError("implementation='fast' covers the convnet architecture only; "
+                             "use 'auto' or 'neural_tangents'")
         if self.block_size is not None and self.block_size < 1:
             raise TfkipError(f'block_size must be >= 1, got {self.block_size!r}')
 
     @property
-    def resolved_block_size(self):
-        return self.block_size or DEFAULT_BLOCK_SIZE[self.architecture]
+    def fast(self):
+        """Whether `make_kernel_fn` uses `convnet_fast` rather than neural-tangents."""
+        return self.architecture == 'convnet' and self.implementation != 'neural_tangents'
 
     def initial_hparams(self):
         """`{'W_std': [] float32, 'b_std': [] float32}`, the starting hyperparameters."""
@@ -78,13 +101,11 @@ class KernelConfig:
         """Raises TfkipError if images of `image_shape` (H, W, C) cannot go through."""
         if len(image_shape) != 3:
             raise TfkipError(f'images must be [N, H, W, C]; got per-image shape {image_shape}')
-        if self.architecture == 'convnet':
-            factor = 2 ** self.depth
-            if image_shape[0] % factor or image_shape[1] % factor:
-                raise TfkipError(
-                    f'a depth-{self.depth} ConvNet halves height and width {self.depth} '
-                    f'times, so they must be divisible by {factor}; got {image_shape[:2]}. '
-                    'Pad the images or lower --depth.')
+        if self.architecture == 'convnet' and min(image_shape[:2]) < 2 ** self.depth:
+            raise TfkipError(
+                f'a depth-{self.depth} ConvNet halves height and width {self.depth} times, '
+                f'so they must be at least {2 ** self.depth}; got {image_shape[:2]}. '
+                'Lower --depth.')
 
 
 def make_kernel_fn(config, num_classes=10):
@@ -97,44 +118,76 @@ def make_kernel_fn(config, num_classes=10):
     Returns:
       A pure, jit-able and differentiable function; see the module docstring.
     """
+    if config.fast:
+        return _fast_convnet_fn(config)
     build = ARCHITECTURES[config.architecture]
-    extra = {'prepend_conv': True} if config.prepend_conv else {}
+    extra = ({'prepend_conv': config.prepend_conv, 'readout': config.readout}
+             if config.architecture == 'convnet' else {})
 
     def block(x1, x2, hparams):
         _, _, kernel_fn = build(config.depth, num_classes=num_classes,
                                 W_std=hparams['W_std'], b_std=hparams['b_std'], **extra)
         return kernel_fn(x1, x2, config.kernel)
 
-    return lambda x1, x2, hparams: blocked(block, x1, x2, hparams,
-                                           config.resolved_block_size)
+    max_pairs = (config.block_size or DEFAULT_BLOCK_SIZE[config.architecture]) ** 2
+    return lambda x1, x2, hparams: blocked(block, x1, x2, hparams, max_pairs)
+
+
+def _fast_convnet_fn(config):
+    """`make_kernel_fn` through `convnet_fast`: each image's variance maps first (in
+    chunks), then the pairs in blocks."""
+    def kernel_fn(x1, x2, hparams):
+        plan = convnet_fast.Plan.make(x1.shape[1:3], config.depth,
+                                      prepend_conv=config.prepend_conv,
+                                      readout=config.readout)
+        max_pairs = (config.block_size ** 2 if config.block_size
+                     else convnet_fast.pairs_per_block(plan, x1.dtype.itemsize))
+        w_std, b_std = hparams['W_std'], hparams['b_std']
+
+        def variances(x):
+            chunks = _to_blocks(x, min(x.shape[0], max_pairs))
+            per_chunk = jax.lax.map(
+                lambda c: convnet_fast.image_variances(c, plan, w_std, b_std), chunks)
+            return tuple(v.reshape((-1,) + v.shape[2:])[:x.shape[0]] for v in per_chunk)
+
+        v1 = variances(x1)
+        v2 = v1 if x2 is x1 else variances(x2)  # K(x, x): KIP's support kernel
+        block = lambda a, b, h: convnet_fast.pair_kernel(
+            a[0], a[1], b[0], b[1], plan, h['W_std'], h['b_std'], config.kernel)
+        return blocked(block, (x1, v1), (x2, v2), hparams, max_pairs)
+
+    return kernel_fn
 
 
 def _to_blocks(x, size):
-    """[N, ...] -> [ceil(N / size), size, ...], padded by repeating the last row.
+    """[N, ...] -> [ceil(N / size), size, ...] for every array in the pytree x, padded
+    by repeating the last row.
 
     Repeating a real row (not zeros) keeps padded kernel entries finite (a zero
     image has zero variance when b_std = 0, and the arc-cosine kernel divides by it).
     """
-    num_blocks = -(-x.shape[0] // size)
-    pad = num_blocks * size - x.shape[0]
-    x = jnp.pad(x, [(0, pad)] + [(0, 0)] * (x.ndim - 1), mode='edge')
-    return x.reshape((num_blocks, size) + x.shape[1:])
+    def split(a):
+        num_blocks = -(-a.shape[0] // size)
+        pad = num_blocks * size - a.shape[0]
+        a = jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1), mode='edge')
+        return a.reshape((num_blocks, size) + a.shape[1:])
+    return jax.tree.map(split, x)
 
 
-def blocked(block_fn, x1, x2, hparams, block_size):
+def blocked(block_fn, x1, x2, hparams, max_pairs):
     """Assembles `block_fn(x1, x2, hparams) -> [N1, N2]` from blocks of at most
-    `block_size**2` image pairs (at most `block_size` columns, as many rows as fit),
-    mapped one at a time with `lax.map`."""
-    n1, n2 = x1.shape[0], x2.shape[0]
-    max_pairs = block_size ** 2
+    `max_pairs` image pairs (at most sqrt(max_pairs) columns, as many rows as fit),
+    mapped one at a time with `lax.map`. x1 and x2 may be pytrees of arrays that
+    share their leading (image) axis."""
+    n1, n2 = jax.tree.leaves(x1)[0].shape[0], jax.tree.leaves(x2)[0].shape[0]
     if n1 * n2 <= max_pairs:
         return block_fn(x1, x2, hparams)
-    s2 = min(n2, block_size)
+    s2 = min(n2, math.isqrt(max_pairs))
     s1 = min(n1, max_pairs // s2)
     b1, b2 = _to_blocks(x1, s1), _to_blocks(x2, s2)
     block_fn = jax.checkpoint(block_fn)
     k = jax.lax.map(lambda a: jax.lax.map(lambda b: block_fn(a, b, hparams), b2), b1)
-    k = k.transpose(0, 2, 1, 3).reshape(b1.shape[0] * s1, b2.shape[0] * s2)
+    k = k.transpose(0, 2, 1, 3).reshape(k.shape[0] * s1, k.shape[1] * s2)
     return k[:n1, :n2]
 
 
