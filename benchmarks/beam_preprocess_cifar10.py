@@ -26,16 +26,16 @@ from tfkip._io import write_text
 from tfkip.preprocess.beam import preprocess as beam_preprocess
 from tfkip.sources.prepared import STATS
 
+from _machine import cpu_name
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG = preprocess.PreprocessConfig(zca_reg=0.1)  # the paper's CIFAR-10 preprocessing
 TARGET_RATIO = 3.0
 
 
 def machine():
-    with open('/proc/cpuinfo') as f:
-        names = [l.split(':', 1)[1].strip() for l in f if l.startswith('model name')]
     import apache_beam
-    return {'cpu': names[0] if names else platform.machine(), 'cores': os.cpu_count(),
+    return {'cpu': cpu_name(), 'cores': os.cpu_count(),
             'python': platform.python_version(), 'numpy': np.__version__,
             'apache_beam': apache_beam.__version__}
 

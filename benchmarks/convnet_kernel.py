@@ -21,6 +21,8 @@ import subprocess
 import sys
 import time
 
+from _machine import cpu_name
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 IMPLEMENTATIONS = ('neural_tangents', 'fast')
 KERNELS = ('ntk', 'nngp')
@@ -120,15 +122,8 @@ def main(argv=None):
 
 
 def _machine(run):
-    machine = {'device': run['device'], 'jax': run['jax'], 'cores': os.cpu_count(),
-               'python': platform.python_version()}
-    try:
-        with open('/proc/cpuinfo') as f:
-            machine['cpu'] = [l.split(':', 1)[1].strip() for l in f
-                              if l.startswith('model name')][0]
-    except (OSError, IndexError):
-        machine['cpu'] = platform.processor()
-    return machine
+    return {'device': run['device'], 'jax': run['jax'], 'cores': os.cpu_count(),
+            'python': platform.python_version(), 'cpu': cpu_name()}
 
 
 def markdown(r):

@@ -34,6 +34,8 @@ from tfkip.kernels.kernel import KernelConfig, make_kernel_fn  # noqa: E402
 from tfkip import preprocess  # noqa: E402
 from tfkip._io import write_text  # noqa: E402
 
+from _machine import cpu_name  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FC = KernelConfig('fc', depth=3, kernel='ntk')
 # The paper's depth-3 ConvNet on 28x28 (pools: 28 -> 14 -> 7 -> 3), tfkip's fast kernel.
@@ -65,12 +67,7 @@ LIMIT_S = {'fc': 15 * 60, 'convnet': None}
 
 
 def machine():
-    cpu = platform.processor() or platform.machine()
-    if os.path.exists('/proc/cpuinfo'):
-        with open('/proc/cpuinfo') as f:
-            names = [l.split(':', 1)[1].strip() for l in f if l.startswith('model name')]
-        cpu = names[0] if names else cpu
-    return {'cpu': cpu, 'cores': os.cpu_count(), 'jax': jax.__version__,
+    return {'cpu': cpu_name(), 'cores': os.cpu_count(), 'jax': jax.__version__,
             'devices': [str(d) for d in jax.devices()], 'python': platform.python_version(),
             'xla_flags': os.environ.get('XLA_FLAGS', '')}
 

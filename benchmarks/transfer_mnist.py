@@ -38,6 +38,8 @@ from tfkip.distill.sampling import ClassIndex  # noqa: E402
 from tfkip.publish import publish  # noqa: E402
 from tfkip.transfer import TransferConfig, ZCAWhitening, train_and_evaluate  # noqa: E402
 
+from _machine import cpu_name  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG = TransferConfig()
 
@@ -82,8 +84,7 @@ def main(argv=None):
     accs = [r['accuracies'][0] for r in random_runs]
     random = {'accuracies': accs, 'mean': float(np.mean(accs)), 'std': float(np.std(accs))}
     meta = artifacts.load(args.artifact).metadata
-    with open('/proc/cpuinfo') as f:
-        cpu = [l.split(':', 1)[1].strip() for l in f if l.startswith('model name')][0]
+    cpu = cpu_name()
     import keras
     result = {
         'machine': {'cpu': cpu, 'cores': os.cpu_count(), 'python': platform.python_version(),
