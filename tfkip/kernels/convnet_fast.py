@@ -266,13 +266,14 @@ def _propagate(s, plan, w_var, b_var, variances=None, ntk=False):
     """Runs the ConvNet on the input band s: [..., Dh, Dw, H, W].
 
     Args:
-      variances: per ReLU, (v1: [N1, H, W], v2: [N2, H, W]) for pairs laid out as
-        [N1, N2, ...]; None for pairs (x, x) laid out as [N, ...], whose variances
-        are the band's own d = 0 entries.
+      variances: per ReLU, (v1: [N1, H, W], v2 shifted: [N2, Dh, Dw, H, W]) for pairs
+        laid out as [N1, N2, ...]; None for pairs (x, x) laid out as [N, ...], whose
+        variances are the band's own d = 0 entries.
       ntk: also carry the NTK band.
 
     Returns:
-      (readouts (NNGP, NTK or None) before the Dense layer, [...]), variances used.
+      (readouts (NNGP, NTK or None) before the Dense layer, [...]), and per ReLU the
+      variances seen (v: [N, H, W], v shifted: [N, Dh, Dw, H, W]) when `variances` is None.
     """
     blocks = [(0, False)] * plan.prepend_conv + [(k, True) for k in range(len(plan.sizes) - 1)]
     seen, t = [], None
@@ -283,11 +284,12 @@ def _propagate(s, plan, w_var, b_var, variances=None, ntk=False):
             t = s  # the input has no parameters: the first layer's NTK is its NNGP
         if variances is None:
             v = s[..., radii[0], radii[1], :, :]
-            seen.append(v)
-            q = v[:, None, None] * _shift(v, radii)
+            v_shifted = _shift(v, radii)
+            seen.append((v, v_shifted))
+            q = v[:, None, None] * v_shifted
         else:
-            v1, v2 = variances[i]
-            q = v1[:, None, None, None] * _shift(v2, radii)[None]
+            v1, v2_shifted = variances[i]
+            q = v1[:, None, None, None] * v2_shifted[None]
         s, t = _relu(s, t, q)
         if pool:
             s, t = _pool(s, t, radii, plan.radii[k + 1], plan.sizes[k + 1])
@@ -310,18 +312,40 @@ def image_variances(x, plan, w_std, b_std):
       w_std, b_std: [] float.
 
     Returns:
-      A tuple with one [N, H_k, W_k] array per ReLU, for `pair_kernel`.
+      A tuple with one [N, H_k, W_k] array per ReLU: `pair_kernel`'s v1.
     """
     s = _input(x[:, None, None], _shift(x, plan.radii[0]))
-    return _propagate(s, plan, w_std ** 2, b_std ** 2)[1]
+    return tuple(v for v, _ in _propagate(s, plan, w_std ** 2, b_std ** 2)[1])
 
 
-def pair_kernel(x1, v1, x2, v2, plan, w_std, b_std, kernel='ntk'):
-    """The ConvNet's NNGP or NTK between two sets of images, given their variances.
+def shifted_images(x, plan, w_std, b_std):
+    """x and its variance maps shifted to every offset of the band: `pair_kernel`'s x2, v2.
+
+    Kept apart from `pair_kernel` so that a blocked caller shifts each block of x2
+    once, outside its loop over x1 (fused into the pair loop instead, the shifts'
+    strided reads dominated the NNGP's time).
+
+    Args:
+      x: [N, H, W, C] float.
+      plan: a Plan for (H, W).
+      w_std, b_std: [] float.
+
+    Returns:
+      (x shifted: [N, Dh, Dw, H, W, C], a tuple with one [N, Dh, Dw, H_k, W_k] array
+      per ReLU).
+    """
+    x_shifted = _shift(x, plan.radii[0])
+    s = _input(x[:, None, None], x_shifted)
+    seen = _propagate(s, plan, w_std ** 2, b_std ** 2)[1]
+    return x_shifted, tuple(v_shifted for _, v_shifted in seen)
+
+
+def pair_kernel(x1, v1, x2_shifted, v2_shifted, plan, w_std, b_std, kernel='ntk'):
+    """The ConvNet's NNGP or NTK between two sets of images.
 
     Args:
       x1: [N1, H, W, C] float; v1: `image_variances(x1, ...)`.
-      x2: [N2, H, W, C] float; v2: `image_variances(x2, ...)`.
+      x2_shifted, v2_shifted: `shifted_images(x2, ...)` for x2: [N2, H, W, C].
       plan: a Plan for (H, W).
       w_std, b_std: [] float, weight and bias standard deviations.
       kernel: 'ntk' or 'nngp'.
@@ -330,13 +354,13 @@ def pair_kernel(x1, v1, x2, v2, plan, w_std, b_std, kernel='ntk'):
       [N1, N2] kernel of x1's dtype.
     """
     w_var, b_var = w_std ** 2, b_std ** 2
-    s = _input(x1[:, None, None, None], _shift(x2, plan.radii[0])[None])
-    (s, t), _ = _propagate(s, plan, w_var, b_var, tuple(zip(v1, v2)), kernel == 'ntk')
+    s = _input(x1[:, None, None, None], x2_shifted[None])
+    (s, t), _ = _propagate(s, plan, w_var, b_var, tuple(zip(v1, v2_shifted)), kernel == 'ntk')
     s = w_var * s + b_var
     return s if t is None else w_var * t + s
 
 
 def convnet_kernel(x1, x2, plan, w_std, b_std, kernel='ntk'):
-    """`pair_kernel` of x1 and x2 with their variances computed here, unblocked."""
-    variances = [image_variances(x, plan, w_std, b_std) for x in (x1, x2)]
-    return pair_kernel(x1, variances[0], x2, variances[1], plan, w_std, b_std, kernel)
+    """`pair_kernel` of x1 and x2, unblocked."""
+    return pair_kernel(x1, image_variances(x1, plan, w_std, b_std),
+                       *shifted_images(x2, plan, w_std, b_std), plan, w_std, b_std, kernel)

@@ -134,8 +134,8 @@ def make_kernel_fn(config, num_classes=10):
 
 
 def _fast_convnet_fn(config):
-    """`make_kernel_fn` through `convnet_fast`: each image's variance maps first (in
-    chunks), then the pairs in blocks."""
+    """`make_kernel_fn` through `convnet_fast`: x1's variance maps first (in chunks),
+    then for each block of x2 its shifted maps, then the pairs in blocks."""
     def kernel_fn(x1, x2, hparams):
         plan = convnet_fast.Plan.make(x1.shape[1:3], config.depth,
                                       prepend_conv=config.prepend_conv,
@@ -143,18 +143,14 @@ def _fast_convnet_fn(config):
         max_pairs = (config.block_size ** 2 if config.block_size
                      else convnet_fast.pairs_per_block(plan, x1.dtype.itemsize))
         w_std, b_std = hparams['W_std'], hparams['b_std']
-
-        def variances(x):
-            chunks = _to_blocks(x, min(x.shape[0], max_pairs))
-            per_chunk = jax.lax.map(
-                lambda c: convnet_fast.image_variances(c, plan, w_std, b_std), chunks)
-            return tuple(v.reshape((-1,) + v.shape[2:])[:x.shape[0]] for v in per_chunk)
-
-        v1 = variances(x1)
-        v2 = v1 if x2 is x1 else variances(x2)  # K(x, x): KIP's support kernel
+        chunks = _to_blocks(x1, min(x1.shape[0], max_pairs))
+        per_chunk = jax.lax.map(
+            lambda c: convnet_fast.image_variances(c, plan, w_std, b_std), chunks)
+        v1 = tuple(v.reshape((-1,) + v.shape[2:])[:x1.shape[0]] for v in per_chunk)
+        shift = lambda b, h: convnet_fast.shifted_images(b, plan, h['W_std'], h['b_std'])
         block = lambda a, b, h: convnet_fast.pair_kernel(
             a[0], a[1], b[0], b[1], plan, h['W_std'], h['b_std'], config.kernel)
-        return blocked(block, (x1, v1), (x2, v2), hparams, max_pairs)
+        return blocked(block, (x1, v1), x2, hparams, max_pairs, prepare2=shift)
 
     return kernel_fn
 
@@ -174,20 +170,29 @@ def _to_blocks(x, size):
     return jax.tree.map(split, x)
 
 
-def blocked(block_fn, x1, x2, hparams, max_pairs):
-    """Assembles `block_fn(x1, x2, hparams) -> [N1, N2]` from blocks of at most
-    `max_pairs` image pairs (at most sqrt(max_pairs) columns, as many rows as fit),
-    mapped one at a time with `lax.map`. x1 and x2 may be pytrees of arrays that
-    share their leading (image) axis."""
+def blocked(block_fn, x1, x2, hparams, max_pairs, prepare2=None):
+    """Assembles `block_fn(x1, prepare2(x2, hparams), hparams) -> [N1, N2]` from blocks
+    of at most `max_pairs` image pairs (at most sqrt(max_pairs) columns, as many rows as
+    fit), mapped one at a time with `lax.map`: for each block of x2, `prepare2` once,
+    then every block of x1. x1 and x2 may be pytrees of arrays that share their
+    leading (image) axis."""
+    prepare2 = prepare2 or (lambda b, h: b)
     n1, n2 = jax.tree.leaves(x1)[0].shape[0], jax.tree.leaves(x2)[0].shape[0]
     if n1 * n2 <= max_pairs:
-        return block_fn(x1, x2, hparams)
+        return block_fn(x1, prepare2(x2, hparams), hparams)
     s2 = min(n2, math.isqrt(max_pairs))
     s1 = min(n1, max_pairs // s2)
     b1, b2 = _to_blocks(x1, s1), _to_blocks(x2, s2)
     block_fn = jax.checkpoint(block_fn)
-    k = jax.lax.map(lambda a: jax.lax.map(lambda b: block_fn(a, b, hparams), b2), b1)
-    k = k.transpose(0, 2, 1, 3).reshape(k.shape[0] * s1, k.shape[1] * s2)
+
+    def column(b):
+        # Computed outside the loop over x1 blocks, so XLA materializes it once
+        # rather than fusing it into (and recomputing it in) every block.
+        b = prepare2(b, hparams)
+        return jax.lax.map(lambda a: block_fn(a, b, hparams), b1)
+
+    k = jax.lax.map(column, b2)  # [blocks2, blocks1, s1, s2]
+    k = k.transpose(1, 2, 0, 3).reshape(k.shape[1] * s1, k.shape[0] * s2)
     return k[:n1, :n2]
 
 
