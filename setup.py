@@ -30,6 +30,8 @@ INSTALL_REQUIRES = [
     'keras==3.15.1',
     'apache-beam[tfrecord]==2.77.0',
     'google-crc32c>=1.5',  # TFRecord checksums: Beam falls back to ~70x slower crcmod
+    'scikit-learn==1.9.1',  # the quick start's `sklearn:digits` source ships inside it
+    'matplotlib==3.11.2',  # the run report's figures
     # Used by TFDS but not declared by it: building datasets, and its CLI.
     'importlib_resources>=6',
     'mlcroissant>=1.0',

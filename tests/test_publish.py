@@ -84,6 +84,18 @@ def test_publish_checks_the_artifact_against_the_config(tmp_path, capsys):
     assert "kip_mnist has no config 'fc_ipc7'" in capsys.readouterr().err
 
 
+def test_label_solve_sets_are_not_fixed_label_configs():
+    from tfkip.publish.publish import _check_variant, builder_class
+    configs = {c.name: c for c in builder_class('kip_mnist').BUILDER_CONFIGS}
+    made = {'config': dict(MADE_WITH_FC['config'], method='ls', learn_labels=False),
+            'preprocessing': MADE_WITH_FC['preprocessing']}
+    solved = DistilledSet(np.zeros((10, 28, 28, 1), np.float32), np.eye(10, dtype=np.float32),
+                          made)
+    _check_variant(solved, configs['fc_ipc1'], 'ls.npz')
+    with pytest.raises(TfkipError, match="learned_labels is True, the config says False"):
+        _check_variant(solved, configs['fc_fixedlabels_ipc1'], 'ls.npz')
+
+
 def test_transfer_command_trains_on_the_published_set(tmp_path, capsys):
     small_artifact(str(tmp_path / 'set'))
     data_dir = str(tmp_path / 'tfds')

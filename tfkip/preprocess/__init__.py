@@ -1,6 +1,6 @@
 """Preprocessing of real images before distillation: standardization and regularized ZCA."""
 from tfkip.preprocess.transform import (PreprocessConfig, PreprocessStats, apply, fit,
-                                        from_npz_bytes, to_npz_bytes, transform)
+                                        from_npz_bytes, invert, to_npz_bytes, transform)
 
-__all__ = ['PreprocessConfig', 'PreprocessStats', 'apply', 'fit', 'from_npz_bytes',
+__all__ = ['PreprocessConfig', 'PreprocessStats', 'apply', 'fit', 'from_npz_bytes', 'invert',
            'to_npz_bytes', 'transform']

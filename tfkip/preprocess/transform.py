@@ -88,6 +88,21 @@ def apply(stats, images):
     return x.reshape(images.shape).astype(np.float32)
 
 
+def invert(stats, images):
+    """Preprocessed images back to pixel space, for viewing: [N, H, W, C] -> same, float32.
+
+    Undoes ZCA (W is invertible: its eigenvalues are ridged) and standardization exactly;
+    per-image normalization dropped each image's mean and scale, which are not restored.
+    """
+    x = np.asarray(images, np.float64).reshape(len(images), -1)
+    if stats.zca is not None:
+        x = np.linalg.solve(stats.zca.whitening, x.T).T + stats.zca.mean  # W is symmetric
+    x = x.reshape(images.shape)
+    if stats.channel is not None:
+        x = x * stats.channel.std + stats.channel.mean
+    return x.astype(np.float32)
+
+
 def transform(stats, data):
     """LabeledImages -> LabeledImages with `apply`-ed images."""
     return dataclasses.replace(data, images=apply(stats, data.images))

@@ -1,4 +1,5 @@
 """Publish distilled sets as TFDS datasets: the shared builder base and the `publish` step."""
-from tfkip.publish.publish import DATASETS, builder_class, publish
+from tfkip.publish.publish import (DATASETS, builder_class, config_for, dataset_for_source,
+                                   publish)
 
-__all__ = ['DATASETS', 'builder_class', 'publish']
+__all__ = ['DATASETS', 'builder_class', 'config_for', 'dataset_for_source', 'publish']

@@ -12,8 +12,10 @@ import tensorflow_datasets as tfds
 from tfkip._tf import tf
 from tfkip.artifacts import distilled_set
 from tfkip.errors import TfkipError
+from tfkip.publish.builder import Variant
 
-DATASETS = ('kip_mnist', 'kip_fashion_mnist', 'kip_cifar10', 'kip_cifar100', 'kip_svhn')
+DATASETS = ('kip_mnist', 'kip_fashion_mnist', 'kip_cifar10', 'kip_cifar100', 'kip_svhn',
+            'kip_digits')
 
 
 def builder_class(dataset):
@@ -23,16 +25,40 @@ def builder_class(dataset):
     return importlib.import_module(f'tfds_builders.{dataset}.{dataset}_dataset_builder').Builder
 
 
+def _made_as(meta):
+    """What an artifact's metadata says about how it was made, in a Variant's terms."""
+    made = meta['config']
+    return {'kernel': made['kernel']['architecture'],
+            'zca': bool((meta.get('preprocessing') or {}).get('config', {}).get('zca')),
+            # Label Solve's labels are solved, not one-hot: not a 'fixedlabels' set.
+            'learned_labels': (made.get('method') == 'ls' or bool(made.get('learn_labels'))
+                               or bool(made.get('final_label_solve'))),
+            'images_per_class': made['images_per_class']}
+
+
+def config_for(distilled):
+    """The builder config a tfkip artifact fits, e.g. 'fc_zca_ipc10'."""
+    if 'config' not in distilled.metadata:
+        raise TfkipError('the distilled set records no config (a set published with the '
+                         'papers?): name the builder config')
+    found = _made_as(distilled.metadata)
+    variant = Variant(found['kernel'], zca=found['zca'], learned_labels=found['learned_labels'])
+    return f'{variant.name}_ipc{found["images_per_class"]}'
+
+
+def dataset_for_source(spec):
+    """The kip_* dataset for a source spec named after the real dataset
+    ('sklearn:digits', 'tfds:mnist', '.data/cifar10', ...), or None."""
+    name = spec.rstrip('/').split(':')[-1].split('/')[-1].lower().replace('-', '_')
+    name = {'svhn_cropped': 'svhn'}.get(name, name)
+    return f'kip_{name}' if f'kip_{name}' in DATASETS else None
+
+
 def _check_variant(distilled, config, where):
     """The artifact's recorded config must be what the builder config's name promises."""
-    meta = distilled.metadata
-    if 'config' not in meta:  # a set published with the papers: nothing recorded to check
+    if 'config' not in distilled.metadata:  # a set published with the papers: nothing to check
         return
-    variant, made = config.variant, meta['config']
-    found = {'kernel': made['kernel']['architecture'],
-             'zca': bool((meta.get('preprocessing') or {}).get('config', {}).get('zca')),
-             'learned_labels': bool(made.get('learn_labels')) and made.get('method') == 'kip',
-             'images_per_class': made['images_per_class']}
+    variant, found = config.variant, _made_as(distilled.metadata)
     wanted = {'kernel': variant.kernel, 'zca': variant.zca,
               'learned_labels': variant.learned_labels,
               'images_per_class': config.images_per_class}
@@ -42,25 +68,27 @@ def _check_variant(distilled, config, where):
             f'{k} is {f!r}, the config says {w!r}' for k, (f, w) in wrong.items()))
 
 
-def publish(artifact, dataset, config_name, data_dir):
-    """Builds `<dataset>/<config_name>` from the artifact into `data_dir`; returns its path.
+def publish(artifact, dataset, config_name=None, data_dir=None):
+    """Builds `<dataset>/<config>` from the artifact into `data_dir`; returns its path.
 
-    Rebuilds if it exists (TFDS writes to a temporary directory and renames it into place).
+    `config_name` None: the config the artifact fits (`config_for`). Rebuilds if it
+    exists (TFDS writes to a temporary directory and renames it into place).
     """
     tf()  # TF (inside TFDS) sees no GPU
     builder_cls = builder_class(dataset)
-    configs = {c.name: c for c in builder_cls.BUILDER_CONFIGS}
-    if config_name not in configs:
-        raise TfkipError(f'{dataset} has no config {config_name!r}; it has '
-                         f'{", ".join(sorted(configs))}')
     distilled = distilled_set.load(artifact)
+    name = config_name or config_for(distilled)
+    configs = {c.name: c for c in builder_cls.BUILDER_CONFIGS}
+    if name not in configs:
+        raise TfkipError(f'{dataset} has no config {name!r}; it has '
+                         f'{", ".join(sorted(configs))}')
     distilled.check_matches(builder_cls.IMAGE_SHAPE, len(builder_cls.CLASS_NAMES),
-                            f'{dataset}/{config_name}')
-    _check_variant(distilled, configs[config_name], artifact)
+                            f'{dataset}/{name}')
+    _check_variant(distilled, configs[name], artifact)
     with tempfile.TemporaryDirectory() as manual_dir:
-        distilled_set.save(distilled, os.path.join(manual_dir, config_name),
+        distilled_set.save(distilled, os.path.join(manual_dir, name),
                            preprocessing=distilled_set.load_preprocessing(distilled))
-        builder = builder_cls(config=config_name, data_dir=data_dir)
+        builder = builder_cls(config=name, data_dir=data_dir)
         builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
             manual_dir=manual_dir, download_mode=tfds.download.GenerateMode.FORCE_REDOWNLOAD))
     return str(builder.data_dir)

@@ -3,6 +3,7 @@
 `open_source(spec)` picks the reader from the spec string:
 
     tfds:<name>         a TensorFlow Datasets dataset (downloaded and prepared by TFDS)
+    sklearn:digits      scikit-learn's 8x8 digits (no download; the quick start's data)
     <dir>/              a folder written by the Beam preprocessing stage (has preprocess.json)
     <dir>/              an ImageFolder tree, <split>/<class name>/<image file>
     <file>.npz          arrays <split>_images [N, H, W, C], <split>_labels [N]
@@ -16,6 +17,7 @@ from tfkip.sources.dataset import LabeledImages
 from tfkip.sources.image_folder import ImageFolder
 from tfkip.sources.npz import NpzArrays
 from tfkip.sources.prepared import Prepared, is_prepared
+from tfkip.sources.sklearn_digits import SklearnDigits
 from tfkip.sources.tfds_source import Tfds
 
 
@@ -23,13 +25,16 @@ def open_source(spec, *, tfds_data_dir=None):
     """Source for `spec` (see the module docstring)."""
     if spec.startswith('tfds:'):
         return Tfds(spec[len('tfds:'):], data_dir=tfds_data_dir)
+    if spec == SklearnDigits.name:
+        return SklearnDigits()
     if spec.endswith('.npz'):
         return NpzArrays(spec)
     if gfile().isdir(spec):
         return Prepared(spec) if is_prepared(spec) else ImageFolder(spec)
     if not gfile().exists(spec):
         raise TfkipError(f'source not found: {spec}')
-    raise TfkipError(f'{spec}: unsupported source; give tfds:<name>, an ImageFolder directory '
+    raise TfkipError(f'{spec}: unsupported source; give tfds:<name>, sklearn:digits, an '
+                     'ImageFolder directory '
                      '(<split>/<class>/<image>), a prepared directory or an .npz file')
 
 
@@ -39,4 +44,5 @@ def load(spec, split, **kwargs):
 
 
 __all__ = ['Batch', 'ImageFolder', 'LabeledImages', 'NpzArrays', 'Prepared', 'Shard',
-           'SplitInfo', 'Source', 'Tfds', 'load', 'load_split', 'open_source']
+           'SklearnDigits', 'SplitInfo', 'Source', 'Tfds', 'load', 'load_split',
+           'open_source']

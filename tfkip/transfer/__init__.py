@@ -1,6 +1,16 @@
-"""Keras finite-width transfer: the whitening layer, the ConvNet, train-and-test."""
-from tfkip.transfer.layers import ZCAWhitening
-from tfkip.transfer.models import conv_net
-from tfkip.transfer.train import TransferConfig, train_and_evaluate
+"""Keras finite-width transfer: the whitening layer, the ConvNet, train-and-test.
 
-__all__ = ['TransferConfig', 'ZCAWhitening', 'conv_net', 'train_and_evaluate']
+Names are imported on first use, so that `tfkip.transfer.train.TransferConfig` (the CLI's
+option defaults) does not pull in Keras and TensorFlow.
+"""
+import importlib
+
+_MODULES = {'ZCAWhitening': 'layers', 'conv_net': 'models', 'TransferConfig': 'train',
+            'train_and_evaluate': 'train'}
+__all__ = sorted(_MODULES)
+
+
+def __getattr__(name):
+    if name not in _MODULES:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    return getattr(importlib.import_module(f'{__name__}.{_MODULES[name]}'), name)
