@@ -1,5 +1,6 @@
-"""`tfkip` command line: distill a dataset, evaluate a distilled set.
+"""`tfkip` command line: the whole pipeline, or one stage at a time.
 
+    tfkip run --source sklearn:digits --run-dir runs/digits
     tfkip distill --source .data/mnist --ipc 10 --out runs/mnist_ipc10/distilled
     tfkip evaluate --artifact runs/mnist_ipc10/distilled.npz --source .data/mnist
 
@@ -8,6 +9,7 @@ Heavy imports (JAX, neural-tangents) happen after argument parsing so `--help` i
 import argparse
 import dataclasses
 import json
+import logging
 import math
 import os
 import sys
@@ -18,8 +20,8 @@ from tfkip.errors import TfkipError
 DEFAULTS_NOTE = '(default: %(default)s)'
 
 
-def _add_data_args(parser, *, eval_split_default):
-    parser.add_argument('--source', required=True,
+def _add_data_args(parser, *, eval_split_default, required=True):
+    parser.add_argument('--source', required=required,
                         help='an ImageFolder directory (<split>/<class>/<image>, e.g. an '
                              'extracted ../shared/datasets archive), a folder written by '
                              'the Beam stage (pipelines/preprocess.py; already preprocessed), '
@@ -63,12 +65,95 @@ def _add_kernel_args(parser):
                             + DEFAULTS_NOTE)
 
 
+def _add_distill_args(parser):
+    """KIP / Label Solve options and the kernel's (`distill` and `run`)."""
+    parser.add_argument('--method', choices=('kip', 'ls'), default='kip',
+                        help='kip: learn images (and labels); ls: Label Solve ' + DEFAULTS_NOTE)
+    parser.add_argument('--ipc', type=int, default=10, help='images per class ' + DEFAULTS_NOTE)
+    parser.add_argument('--steps', type=int, default=1000, help='KIP steps ' + DEFAULTS_NOTE)
+    parser.add_argument('--learning-rate', type=float, default=0.01,
+                        help='Adam learning rate ' + DEFAULTS_NOTE)
+    parser.add_argument('--lr-schedule', choices=('constant', 'cosine'), default='constant',
+                        help='constant, or cosine decay from --learning-rate to 0 over --steps '
+                             + DEFAULTS_NOTE)
+    parser.add_argument('--target-batch-size', type=int, default=1000,
+                        help='real images per KIP step, class-balanced ' + DEFAULTS_NOTE)
+    parser.add_argument('--no-learn-labels', dest='learn_labels', action='store_false',
+                        help='keep the support labels fixed (one-hot minus 1/C)')
+    parser.add_argument('--learn-hparams', action='store_true',
+                        help="also learn the kernel's W_std and b_std")
+    parser.add_argument('--final-label-solve', action='store_true',
+                        help='after KIP, replace the labels by the closed-form Label Solve '
+                             'labels for the learned images over the whole training split')
+    parser.add_argument('--seed', type=int, default=0, help='random seed ' + DEFAULTS_NOTE)
+    parser.add_argument('--eval-every', type=int, default=500,
+                        help='steps between held-out evaluations; 0: only at the end '
+                             + DEFAULTS_NOTE)
+    parser.add_argument('--eval-size', type=int, default=2000,
+                        help='held-out examples per periodic evaluation (the final one uses '
+                             'all) ' + DEFAULTS_NOTE)
+    parser.add_argument('--checkpoint-every', type=int, default=500,
+                        help='steps between checkpoints ' + DEFAULTS_NOTE)
+    _add_kernel_args(parser)
+
+
+def _add_preprocess_args(parser, title):
+    prep = parser.add_argument_group(title)
+    prep.add_argument('--no-standardize', dest='standardize', action='store_false',
+                      help='skip per-channel standardization (default: standardize)')
+    prep.add_argument('--per-image-norm', action='store_true',
+                      help='centre each image and scale it to unit mean square')
+    prep.add_argument('--zca-reg', type=float, default=None,
+                      help='apply regularized ZCA with this lambda (0.1 in the paper for '
+                           'CIFAR-10; default: no ZCA)')
+
+
 def _kernel_config(args):
     from tfkip.kernels.kernel import KernelConfig
     return KernelConfig(architecture=args.architecture, depth=args.depth, kernel=args.kernel,
                         W_std=args.w_std, b_std=args.b_std, prepend_conv=args.prepend_conv,
                         readout=args.readout, implementation=args.kernel_impl,
                         block_size=args.block_size)
+
+
+def _distill_config(args):
+    from tfkip.distill.train import DistillConfig
+    return DistillConfig(
+        kernel=_kernel_config(args), method=args.method, images_per_class=args.ipc,
+        steps=args.steps, learning_rate=args.learning_rate, lr_schedule=args.lr_schedule,
+        target_batch_size=args.target_batch_size, reg=args.reg,
+        learn_labels=args.learn_labels, learn_hparams=args.learn_hparams,
+        final_label_solve=args.final_label_solve, seed=args.seed,
+        eval_every=args.eval_every, eval_size=args.eval_size,
+        checkpoint_every=args.checkpoint_every)
+
+
+def _add_transfer_args(parser, prefix=''):
+    """The Keras transfer protocol's options, named --<prefix><option> (`transfer` takes
+    them plain; `run`, whose KIP options have the same names, with prefix 'transfer-')."""
+    from tfkip.transfer.train import TransferConfig
+    defaults = TransferConfig()
+    group = parser.add_argument_group('Keras transfer')
+    for field, kind, help_text in (
+            ('width', int, 'conv channels'), ('depth', int, 'conv + pool blocks'),
+            ('normalization', str, 'none, instance or batch'), ('pooling', str, 'avg or max'),
+            ('loss', str, 'mse (soft labels) or xent (argmax labels)'),
+            ('optimizer', str, 'adam or sgd'), ('learning_rate', float, 'learning rate'),
+            ('schedule', str, 'constant or cosine'), ('steps', int, 'training steps'),
+            ('batch_size', int, 'batch size (capped at the set size)')):
+        group.add_argument(f'--{prefix}{field.replace("_", "-")}', type=kind,
+                           default=getattr(defaults, field), help=help_text + ' ' + DEFAULTS_NOTE)
+    group.add_argument(f'--{prefix}augmentation', action='store_true',
+                       help='random translations (1/8)')
+    group.add_argument(f'--{prefix}seeds', type=int, nargs='+', default=list(defaults.seeds),
+                       help='one model per seed ' + DEFAULTS_NOTE)
+
+
+def _transfer_config(args, prefix=''):
+    from tfkip.transfer.train import TransferConfig
+    values = {f.name: getattr(args, prefix.replace('-', '_') + f.name)
+              for f in dataclasses.fields(TransferConfig)}
+    return TransferConfig(**dict(values, seeds=tuple(values['seeds'])))
 
 
 def _preprocess_config(args):
@@ -96,47 +181,12 @@ def build_parser():
     _add_data_args(d, eval_split_default='test')
     d.add_argument('--train-split', default='train', help='split to distill ' + DEFAULTS_NOTE)
     d.add_argument('--out', required=True, help='output path (OUT.npz and OUT.json)')
-    d.add_argument('--method', choices=('kip', 'ls'), default='kip',
-                   help='kip: learn images (and labels); ls: Label Solve ' + DEFAULTS_NOTE)
-    d.add_argument('--ipc', type=int, default=10, help='images per class ' + DEFAULTS_NOTE)
-    d.add_argument('--steps', type=int, default=1000, help='KIP steps ' + DEFAULTS_NOTE)
-    d.add_argument('--learning-rate', type=float, default=0.01,
-                   help='Adam learning rate ' + DEFAULTS_NOTE)
-    d.add_argument('--lr-schedule', choices=('constant', 'cosine'), default='constant',
-                   help='constant, or cosine decay from --learning-rate to 0 over --steps '
-                        + DEFAULTS_NOTE)
-    d.add_argument('--target-batch-size', type=int, default=1000,
-                   help='real images per KIP step, class-balanced ' + DEFAULTS_NOTE)
-    d.add_argument('--no-learn-labels', dest='learn_labels', action='store_false',
-                   help='keep the support labels fixed (one-hot minus 1/C)')
-    d.add_argument('--learn-hparams', action='store_true',
-                   help="also learn the kernel's W_std and b_std")
-    d.add_argument('--final-label-solve', action='store_true',
-                   help='after KIP, replace the labels by the closed-form Label Solve '
-                        'labels for the learned images over the whole training split')
-    prep = d.add_argument_group(
-        'in-memory preprocessing (fitted on --train-split; not for Beam-prepared sources, '
-        'which are preprocessed already)')
-    prep.add_argument('--no-standardize', dest='standardize', action='store_false',
-                      help='skip per-channel standardization (default: standardize)')
-    prep.add_argument('--per-image-norm', action='store_true',
-                      help='centre each image and scale it to unit mean square')
-    prep.add_argument('--zca-reg', type=float, default=None,
-                      help='apply regularized ZCA with this lambda (0.1 in the paper for '
-                           'CIFAR-10; default: no ZCA)')
-    d.add_argument('--seed', type=int, default=0, help='random seed ' + DEFAULTS_NOTE)
-    d.add_argument('--eval-every', type=int, default=500,
-                   help='steps between held-out evaluations; 0: only at the end '
-                        + DEFAULTS_NOTE)
-    d.add_argument('--eval-size', type=int, default=2000,
-                   help='held-out examples per periodic evaluation (the final one uses '
-                        'all) ' + DEFAULTS_NOTE)
+    _add_distill_args(d)
+    _add_preprocess_args(d, 'in-memory preprocessing (fitted on --train-split; not for '
+                            'Beam-prepared sources, which are preprocessed already)')
     d.add_argument('--workdir', default=None,
                    help='checkpoint directory; a rerun with the same options resumes '
                         'from it (default: OUT.ckpt)')
-    d.add_argument('--checkpoint-every', type=int, default=500,
-                   help='steps between checkpoints ' + DEFAULTS_NOTE)
-    _add_kernel_args(d)
 
     e = commands.add_parser(
         'evaluate', help='KRR accuracy of a distilled set on real data',
@@ -165,9 +215,9 @@ def build_parser():
         '(kernel, ZCA, learned labels, images per class, image shape, classes).')
     p.add_argument('--artifact', required=True, help='a distilled set (.npz)')
     p.add_argument('--dataset', required=True, choices=DATASETS, help='the TFDS dataset')
-    p.add_argument('--config', required=True,
+    p.add_argument('--config', default=None,
                    help='builder config, <kernel>[_zca][_fixedlabels]_ipc<N>, e.g. '
-                        'convnet_zca_ipc10')
+                        'convnet_zca_ipc10 (default: the one the artifact was made for)')
     p.add_argument('--data-dir', required=True, help='TFDS data_dir to build into')
 
     t = commands.add_parser(
@@ -181,36 +231,43 @@ def build_parser():
     t.add_argument('--test-source', required=True,
                    help='the real data (ImageFolder, .npz, tfds:<name>) in its raw pixels')
     t.add_argument('--eval-split', default='test', help='real split to test on ' + DEFAULTS_NOTE)
-    from tfkip.transfer.train import TransferConfig
-    defaults = TransferConfig()
-    for field, kind, help_text in (
-            ('width', int, 'conv channels'), ('depth', int, 'conv + pool blocks'),
-            ('normalization', str, 'none, instance or batch'), ('pooling', str, 'avg or max'),
-            ('loss', str, 'mse (soft labels) or xent (argmax labels)'),
-            ('optimizer', str, 'adam or sgd'), ('learning_rate', float, 'learning rate'),
-            ('schedule', str, 'constant or cosine'), ('steps', int, 'training steps'),
-            ('batch_size', int, 'batch size (capped at the set size)')):
-        t.add_argument('--' + field.replace('_', '-'), type=kind, default=getattr(defaults, field),
-                       help=help_text + ' ' + DEFAULTS_NOTE)
-    t.add_argument('--augmentation', action='store_true', help='random translations (1/8)')
-    t.add_argument('--seeds', type=int, nargs='+', default=list(defaults.seeds),
-                   help='one model per seed ' + DEFAULTS_NOTE)
+    _add_transfer_args(t)
+
+    from tfkip.pipeline import STAGES  # no heavy imports either
+    r = commands.add_parser(
+        'run', help='the whole pipeline: preprocess, distill, publish, transfer, report',
+        description='Beam preprocessing -> KIP or Label Solve -> TFDS publish -> Keras '
+        'transfer -> random-subset baseline -> report, in --run-dir. A rerun with the same '
+        'options skips finished stages and resumes KIP from its last checkpoint; a changed '
+        'option reruns its stage and every later one. --config-file (YAML or JSON, keys are '
+        'the option names below, e.g. ipc: 10, learning_rate: 0.01) holds options; the '
+        'command line overrides it. Quick start, no download: '
+        'tfkip run --source sklearn:digits --run-dir runs/digits')
+    r.add_argument('--config-file', default=None,
+                   help='YAML or JSON file of options (command-line options override it)')
+    _add_data_args(r, eval_split_default='test', required=False)
+    r.add_argument('--train-split', default='train', help='split to distill ' + DEFAULTS_NOTE)
+    r.add_argument('--run-dir', default=None,
+                   help='where every stage writes and a rerun resumes (required)')
+    r.add_argument('--dataset', default=None,
+                   help='kip_* TFDS dataset to publish to (default: from the source name, '
+                        'e.g. sklearn:digits -> kip_digits, .data/mnist -> kip_mnist)')
+    r.add_argument('--skip', nargs='+', default=[], choices=STAGES, metavar='STAGE',
+                   help=f'stages not to run ({", ".join(STAGES)}); later stages use their '
+                        'earlier outputs if the run directory has them')
+    _add_distill_args(r)
+    _add_preprocess_args(r, 'preprocessing (the Beam stage; in memory if it is skipped)')
+    _add_transfer_args(r, prefix='transfer-')
+    parser.run_parser = r  # main() sets its defaults from --config-file
     return parser
 
 
 def _distill(args):
     from tfkip.artifacts import distilled_set
-    from tfkip.distill.train import DistillConfig, distill
+    from tfkip.distill.train import distill
     from tfkip import preprocess, sources
 
-    config = DistillConfig(
-        kernel=_kernel_config(args), method=args.method, images_per_class=args.ipc,
-        steps=args.steps, learning_rate=args.learning_rate, lr_schedule=args.lr_schedule,
-        target_batch_size=args.target_batch_size, reg=args.reg,
-        learn_labels=args.learn_labels, learn_hparams=args.learn_hparams,
-        final_label_solve=args.final_label_solve, seed=args.seed,
-        eval_every=args.eval_every, eval_size=args.eval_size,
-        checkpoint_every=args.checkpoint_every)
+    config = _distill_config(args)
     source = sources.open_source(args.source, tfds_data_dir=args.tfds_data_dir)
     train = sources.load_split(source, args.train_split)
     eval_data = sources.load_split(source, args.eval_split) if args.eval_split else None
@@ -268,20 +325,17 @@ def _evaluate(args):
 def _publish(args):
     from tfkip.publish import publish
     path = publish(args.artifact, args.dataset, args.config, args.data_dir)
-    print(json.dumps({'dataset': f'{args.dataset}/{args.config}', 'path': path}))
+    print(json.dumps({'dataset': f'{args.dataset}/{os.path.basename(os.path.dirname(path))}',
+                      'path': path}))
 
 
 def _transfer(args):
     import tensorflow_datasets as tfds
     from tfkip import sources
     from tfkip.publish import builder_class
-    from tfkip.transfer import TransferConfig, ZCAWhitening, train_and_evaluate
+    from tfkip.transfer import ZCAWhitening, train_and_evaluate
 
-    config = TransferConfig(
-        width=args.width, depth=args.depth, normalization=args.normalization,
-        pooling=args.pooling, loss=args.loss, optimizer=args.optimizer,
-        learning_rate=args.learning_rate, schedule=args.schedule, steps=args.steps,
-        batch_size=args.batch_size, augmentation=args.augmentation, seeds=tuple(args.seeds))
+    config = _transfer_config(args)
     builder_class(args.dataset.split('/')[0])  # registers it: info.metadata has the stats
     builder = tfds.builder(args.dataset, data_dir=args.data_dir)
     if not builder.is_prepared():
@@ -300,19 +354,71 @@ def _transfer(args):
     print(json.dumps({'dataset': args.dataset, 'split': args.eval_split, **result}))
 
 
+def _run(args):
+    from tfkip import pipeline
+    from tfkip.publish import dataset_for_source
+    for name in ('source', 'run_dir'):
+        if getattr(args, name) is None:
+            raise TfkipError(f'--{name.replace("_", "-")} is required (on the command line '
+                             'or in --config-file)')
+    dataset = args.dataset or dataset_for_source(args.source)
+    if dataset is None:
+        raise TfkipError(f'cannot tell which kip_* dataset {args.source} is; give --dataset')
+    config = pipeline.RunConfig(
+        source=args.source, run_dir=args.run_dir, dataset=dataset,
+        preprocess=_preprocess_config(args), distill=_distill_config(args),
+        transfer=_transfer_config(args, 'transfer-'), skip=tuple(args.skip),
+        train_split=args.train_split, eval_split=args.eval_split,
+        tfds_data_dir=args.tfds_data_dir)
+    outputs = pipeline.run(config, log=_log)
+    report, published = outputs.get('report') or {}, outputs.get('publish')
+    if report:
+        print(f'Report: {report["markdown"]}')
+    if published:
+        print(f'Published {published["dataset"]} in {published["data_dir"]}. Load it with:\n'
+              f'  import tensorflow_datasets as tfds\n'
+              f'  ds = tfds.load(\'{published["dataset"]}\', data_dir=\'{published["data_dir"]}\')')
+
+
+def _log(line):
+    from tqdm.auto import tqdm
+    tqdm.write(line)
+
+
+def _parse(argv):
+    """Parses argv; for `run`, options from --config-file become the defaults first."""
+    parser = build_parser()
+    if argv[:1] == ['run']:
+        peek = argparse.ArgumentParser(add_help=False)
+        peek.add_argument('--config-file')
+        path = peek.parse_known_args(argv[1:])[0].config_file
+        if path:
+            from tfkip.pipeline.config import load_config_file
+            allowed = [a.dest for a in parser.run_parser._actions
+                       if a.dest not in ('help', 'config_file')]
+            try:
+                parser.run_parser.set_defaults(**load_config_file(path, allowed))
+            except TfkipError as e:
+                parser.run_parser.error(str(e))
+    return parser.parse_args(argv)
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
+    # TensorFlow's C++ start-up logging would bury the progress bar; a user's own
+    # TF_CPP_MIN_LOG_LEVEL wins.
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     if argv[:1] == ['preprocess']:
         from tfkip.preprocess.beam import run
         return run(argv[1:], prog='tfkip preprocess')
-    args = build_parser().parse_args(argv)
-    # neural-tangents imports TensorFlow, whose C++ start-up logging would bury the
-    # progress bar; a user's own TF_CPP_MIN_LOG_LEVEL wins.
-    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    args = _parse(argv)
+    # Keras warns of tf.function retracing once per model it builds; the CLI builds one per
+    # seed on purpose.
+    logging.getLogger('tensorflow').setLevel(logging.ERROR)
     configure_xla_cpu()
     try:
         {'distill': _distill, 'evaluate': _evaluate, 'publish': _publish,
-         'transfer': _transfer}[args.command](args)
+         'transfer': _transfer, 'run': _run}[args.command](args)
     except TfkipError as e:
         print(f'tfkip {args.command}: error: {e}', file=sys.stderr)
         return 2

@@ -177,15 +177,16 @@ def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
       progress: show a progress bar.
 
     Returns:
-      DistilledSet with metadata {'config', 'method', 'steps', 'history',
-      'metrics', 'wall_time_s', 'class_names'}.
+      DistilledSet with metadata {'config', 'method', 'steps', 'history' (the
+      evaluations), 'losses' (every log_every steps), 'metrics', 'wall_time_s',
+      'class_names', ...}.
     """
     _check_data(config, train, eval_data)
     start_time = time.time()
     num_classes = train.num_classes
     kernel_fn = make_kernel_fn(config.kernel, num_classes)
     params = initial_params(config, train)
-    history, step = [], 0
+    history, losses, step = [], [], 0
 
     def run_eval(params, images, labels):
         return evaluate(kernel_fn, params['hparams'], np.asarray(params['images']),
@@ -193,8 +194,8 @@ def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
 
     metrics, before_label_solve = {}, None
     if config.method == 'kip':
-        params, history, step = _run_kip(config, train, kernel_fn, params, eval_data,
-                                         workdir, log, progress, run_eval)
+        params, history, losses, step = _run_kip(config, train, kernel_fn, params, eval_data,
+                                                 workdir, log, progress, run_eval)
     if config.method == 'ls' or config.final_label_solve:
         if config.method == 'kip' and eval_data is not None:
             before_label_solve = run_eval(params, eval_data.images, eval_data.labels)
@@ -211,7 +212,8 @@ def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
     metadata = {
         'method': config.method, 'config': config.to_dict(), 'steps': step,
         'hparams': {k: float(v) for k, v in params['hparams'].items()},
-        'history': history, 'metrics': metrics, 'class_names': list(train.class_names),
+        'history': history, 'losses': losses, 'metrics': metrics,
+        'class_names': list(train.class_names),
         'metrics_before_label_solve': before_label_solve,
         'train_source': train.source, 'num_train_examples': len(train),
         'eval_source': eval_data.source if eval_data is not None else None,
@@ -221,18 +223,18 @@ def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
 
 
 def _run_kip(config, train, kernel_fn, params, eval_data, workdir, log, progress, run_eval):
-    """The KIP loop; returns (params, history, steps done)."""
+    """The KIP loop; returns (params, history, losses, steps done)."""
     index = ClassIndex(train.labels, train.num_classes, train.source)
     pair = kip(kernel_fn, learning_rate=config.learning_rate_fn(), reg=config.reg,
                learn=config.learned())
     state = pair.init(params)
-    history = []
+    history, losses = [], []  # evaluations; the loss every log_every steps
     fingerprint = _fingerprint(config, train)
     if workdir:
         restored = checkpoint.restore(workdir, state, fingerprint)
         if restored is not None:
             state, meta = restored
-            history = meta['history']
+            history, losses = meta['history'], meta.get('losses', [])
             log(f'resumed from {workdir} at step {int(state.step)}')
     update = jax.jit(pair.update)
     eval_images, eval_labels = (_eval_subset(eval_data, config.eval_size, config.seed)
@@ -253,6 +255,7 @@ def _run_kip(config, train, kernel_fn, params, eval_data, workdir, log, progress
                     f'KIP loss became {loss} at step {done}: the support kernel is too '
                     'ill-conditioned for float32. Raise --reg (e.g. 10x) or lower '
                     '--learning-rate')
+            losses.append({'step': done, 'loss': loss})
             bar.set_postfix(loss=f'{loss:.5f}', batch_acc=f'{float(metrics["accuracy"]):.3f}')
             bar.update(done - bar.n)
         if eval_data is not None and config.eval_every and done % config.eval_every == 0:
@@ -264,6 +267,6 @@ def _run_kip(config, train, kernel_fn, params, eval_data, workdir, log, progress
         if workdir and config.checkpoint_every and (
                 done % config.checkpoint_every == 0 or done == config.steps):
             checkpoint.save(workdir, state, {'fingerprint': fingerprint, 'step': done,
-                                             'history': history})
+                                             'history': history, 'losses': losses})
     bar.close()
-    return state.params, history, int(state.step)
+    return state.params, history, losses, int(state.step)

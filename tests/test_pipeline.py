@@ -1,0 +1,112 @@
+"""`tfkip run`: every stage on scikit-learn's digits, resuming, config files, skipping."""
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from tfkip import cli, preprocess, sources
+from tfkip.errors import TfkipError
+from tfkip.pipeline import stages
+from tfkip.publish import dataset_for_source
+
+# Small enough for CI: 1 image per class, a few KIP and Keras steps.
+SMALL = ['--ipc', '1', '--steps', '10', '--eval-every', '5', '--eval-size', '100',
+         '--target-batch-size', '100', '--transfer-steps', '3', '--transfer-width', '8',
+         '--transfer-seeds', '0']
+
+
+def run(tmp_path, *extra):
+    return cli.main(['run', '--source', 'sklearn:digits', '--run-dir', str(tmp_path / 'run'),
+                     *SMALL, *extra])
+
+
+def test_digits_source_has_fixed_disjoint_stratified_splits():
+    train, test = sources.load('sklearn:digits', 'train'), sources.load('sklearn:digits', 'test')
+    assert train.images.shape == (1442, 8, 8, 1) and test.images.shape == (355, 8, 8, 1)
+    assert np.bincount(test.labels).min() >= 34  # every class in both splits
+    flat = {x.tobytes() for x in train.images}
+    assert sum(x.tobytes() in flat for x in test.images) < 5  # digits has a few duplicates
+    with pytest.raises(TfkipError, match="has splits \\('train', 'test'\\), not 'valid'"):
+        sources.load('sklearn:digits', 'valid')
+
+
+def test_invert_undoes_standardization_and_zca():
+    data = sources.load('sklearn:digits', 'train')
+    stats = preprocess.fit(preprocess.PreprocessConfig(zca=True, zca_reg=0.1), data)
+    back = preprocess.invert(stats, preprocess.apply(stats, data.images[:20]))
+    np.testing.assert_allclose(back, data.images[:20], atol=1e-3)
+
+
+def test_dataset_is_inferred_from_the_source_name():
+    assert dataset_for_source('sklearn:digits') == 'kip_digits'
+    assert dataset_for_source('tfds:svhn_cropped') == 'kip_svhn'
+    assert dataset_for_source('.data/mnist/') == 'kip_mnist'
+    assert dataset_for_source('data/my_images') is None
+
+
+def test_run_makes_every_stage_and_a_rerun_resumes(tmp_path, capsys):
+    assert run(tmp_path) == 0
+    out = capsys.readouterr().out
+    run_dir = tmp_path / 'run'
+    assert f"tfds.load('kip_digits/fc_ipc1', data_dir='{run_dir}/tfds')" in out
+    report = json.loads((run_dir / 'report.json').read_text())
+    assert 0.1 < report['krr_accuracy'] <= 1 and 0 < report['baseline_krr_accuracy'] <= 1
+    assert len(report['transfer']['accuracies']) == 1 and report['baseline_transfer']
+    assert set(report['seconds_per_stage']) == set(stages.STAGES) - {'report'}
+    for name in ('report.md', 'distilled.png', 'curves.png'):
+        assert (run_dir / name).stat().st_size > 0
+    rows = tfds.as_numpy(tfds.load('kip_digits/fc_ipc1', split='train', batch_size=-1,
+                                   data_dir=str(run_dir / 'tfds')))
+    assert rows['image'].shape == (10, 8, 8, 1)
+
+    # Same options: nothing but the report reruns. A changed transfer option reruns the
+    # transfer stage and those after it, not the distillation.
+    assert run(tmp_path, '--transfer-steps', '4') == 0
+    out = capsys.readouterr().out
+    for stage in ('preprocess', 'distill', 'publish'):
+        assert f'[{stage}] done already' in out
+    for stage in ('transfer', 'baseline', 'report'):
+        assert f'[{stage}] running' in out
+
+
+def test_a_crashed_stage_reruns_from_where_it_stopped(tmp_path, capsys, monkeypatch):
+    def crash(*args):
+        raise TfkipError('simulated crash')
+    monkeypatch.setitem(stages._RUNNERS, 'publish', crash)
+    assert run(tmp_path, '--skip', 'transfer', 'baseline') == 2
+    assert 'simulated crash' in capsys.readouterr().err
+    assert not (tmp_path / 'run' / 'stages' / 'publish.json').exists()
+    monkeypatch.undo()
+    assert run(tmp_path, '--skip', 'transfer', 'baseline') == 0
+    out = capsys.readouterr().out
+    assert '[distill] done already' in out and '[publish] running' in out
+    report = json.loads((tmp_path / 'run' / 'report.json').read_text())
+    assert report['transfer'] is None and report['published']
+
+
+def test_config_file_holds_options_and_the_command_line_overrides_it(tmp_path, capsys):
+    config = tmp_path / 'run.yaml'
+    config.write_text('source: sklearn:digits\nipc: 2\nlearning-rate: 0.02\n'
+                      'skip: [publish, transfer, baseline]\n')
+    assert cli.main(['run', '--config-file', str(config), '--run-dir', str(tmp_path / 'run'),
+                     '--ipc', '1', '--steps', '2', '--target-batch-size', '100']) == 0
+    made = json.loads((tmp_path / 'run' / 'config.json').read_text())
+    assert made['distill']['images_per_class'] == 1  # the command line wins
+    assert made['distill']['learning_rate'] == 0.02  # the file, with a dashed name
+    assert made['skip'] == ['publish', 'transfer', 'baseline']
+
+    config.write_text('source: sklearn:digits\nipcs: 2\n')
+    with pytest.raises(SystemExit):
+        cli.main(['run', '--config-file', str(config), '--run-dir', str(tmp_path / 'r')])
+    assert 'unknown option(s) ipcs' in capsys.readouterr().err
+
+
+def test_skipping_a_stage_a_later_one_needs_is_a_clear_error(tmp_path, capsys):
+    assert run(tmp_path, '--skip', 'publish') == 2
+    assert "the transfer stage needs the publish stage's output" in capsys.readouterr().err
+    assert cli.main(['run', '--source', 'data/my_images', '--run-dir', str(tmp_path)]) == 2
+    assert 'give --dataset' in capsys.readouterr().err
+    assert cli.main(['run', '--run-dir', str(tmp_path)]) == 2
+    assert '--source is required' in capsys.readouterr().err

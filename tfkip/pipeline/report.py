@@ -1,0 +1,153 @@
+"""The run report: `report.json`, `report.md` and two figures in the run directory.
+
+`distilled.png`: the distilled images, one row per class (the class each image was
+initialised from), mapped back to pixel space
+(`preprocess.invert`) and each scaled to its own range. `curves.png`: the KIP loss and the
+held-out KRR accuracy against the step.
+"""
+import json
+import os
+
+import numpy as np
+
+from tfkip._io import atomic_path, write_text
+
+MAX_PER_CLASS = 10  # images per class row in distilled.png
+
+
+def write_report(config, outputs, timings):
+    """Writes the report files; returns {name: path}."""
+    summary = _summary(config, outputs, timings)
+    paths = {'json': os.path.join(config.run_dir, 'report.json'),
+             'markdown': os.path.join(config.run_dir, 'report.md')}
+    distill = outputs.get('distill')
+    if distill:
+        from tfkip.artifacts import distilled_set
+        distilled = distilled_set.load(distill['artifact'])
+        paths['images'] = _image_grid(distilled, os.path.join(config.run_dir, 'distilled.png'))
+        if distilled.metadata.get('losses') or distilled.metadata.get('history'):
+            paths['curves'] = _curves(distilled.metadata,
+                                      os.path.join(config.run_dir, 'curves.png'))
+    summary['files'] = paths
+    write_text(paths['json'], json.dumps(summary, indent=2, default=str) + '\n')
+    write_text(paths['markdown'], _markdown(summary))
+    return paths
+
+
+def _summary(config, outputs, timings):
+    distill, transfer, baseline = (outputs.get(k) or {} for k in ('distill', 'transfer',
+                                                                   'baseline'))
+    published = outputs.get('publish')
+    return {
+        'config': config.to_dict(),
+        'seconds_per_stage': timings,
+        'krr_accuracy': distill.get('krr_accuracy'),
+        'steps': distill.get('steps'),
+        'transfer': transfer or None,
+        'baseline_krr_accuracy': (baseline.get('krr') or {}).get('accuracy'),
+        'baseline_transfer': baseline.get('transfer'),
+        'published': published and dict(
+            published, load=f"tfds.load('{published['dataset']}', "
+                             f"data_dir='{published['data_dir']}')"),
+    }
+
+
+def _percent(x):
+    return '-' if x is None else f'{100 * x:.2f}%'
+
+
+def _transfer_cell(result):
+    if not result:
+        return '-'
+    return f'{100 * result["mean"]:.2f}% ± {100 * result["std"]:.2f} ({len(result["accuracies"])} seeds)'
+
+
+def _markdown(s):
+    c = s['config']
+    d = c['distill']
+    lines = [
+        f'# tfkip run: {c["source"]} -> {c["dataset"]}',
+        '',
+        f'{d["method"].upper()}, {d["images_per_class"]} image(s) per class, '
+        f'{d["kernel"]["architecture"]} depth {d["kernel"]["depth"]} '
+        f'{d["kernel"]["kernel"].upper()} kernel, {s["steps"]} steps. Full configuration: '
+        '`report.json`.',
+        '',
+        '| | distilled set | random real subset of the same size |',
+        '|---|---|---|',
+        f'| KRR test accuracy | {_percent(s["krr_accuracy"])} | '
+        f'{_percent(s["baseline_krr_accuracy"])} |',
+        f'| Keras ConvNet test accuracy | {_transfer_cell(s["transfer"])} | '
+        f'{_transfer_cell(s["baseline_transfer"])} |',
+        '',
+        '| stage | seconds |',
+        '|---|---|',
+        *[f'| {stage} | {seconds:.1f} |' for stage, seconds in s['seconds_per_stage'].items()],
+        '']
+    if s['published']:
+        lines += [f'Published as `{s["published"]["dataset"]}` in `{s["published"]["data_dir"]}`:',
+                  '', '```python', 'import tensorflow_datasets as tfds',
+                  f'ds = {s["published"]["load"]}', '```', '']
+    for name, title in (('images', 'Distilled images'), ('curves', 'Training curves')):
+        if name in s['files']:
+            lines += [f'![{title}]({os.path.basename(s["files"][name])})', '']
+    return '\n'.join(lines)
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use('Agg')  # files only, no display
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(figure, path):
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format='png', dpi=100, bbox_inches='tight')
+    _pyplot().close(figure)
+    return path
+
+
+def _image_grid(distilled, path):
+    """distilled.png: up to MAX_PER_CLASS images of each class, in pixel space."""
+    from tfkip.artifacts import distilled_set
+    from tfkip.preprocess import invert
+    stats = distilled_set.load_preprocessing(distilled)
+    images = invert(stats, distilled.images) if stats is not None else distilled.images
+    ipc = (distilled.metadata.get('config') or {}).get('images_per_class')
+    # tfkip sets are class-major: row = the class an image started from (learned labels
+    # may move its argmax); other sets go by the argmax.
+    classes = (np.arange(len(images)) // ipc if ipc and len(images) == ipc * distilled.num_classes
+               else distilled.class_ids)
+    names = distilled.metadata.get('class_names') or [str(c) for c in range(distilled.num_classes)]
+    columns = min(MAX_PER_CLASS, max(int(np.sum(classes == c)) for c in range(len(names))))
+    plt = _pyplot()
+    figure, axes = plt.subplots(len(names), columns, squeeze=False,
+                                figsize=(columns * 0.8 + 1, len(names) * 0.8))
+    for c, row in enumerate(axes):
+        members = np.flatnonzero(classes == c)[:columns]
+        for j, ax in enumerate(row):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j == 0:
+                ax.set_ylabel(names[c], rotation=0, ha='right', va='center')
+            if j >= len(members):
+                ax.axis('off')
+                continue
+            image = images[members[j]]
+            image = (image - image.min()) / max(float(image.max() - image.min()), 1e-12)
+            ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap='gray')
+    return _save(figure, path)
+
+
+def _curves(metadata, path):
+    """curves.png: the KIP loss on the target batches, and the held-out KRR accuracy."""
+    losses, history = metadata.get('losses') or [], metadata.get('history') or []
+    plt = _pyplot()
+    figure, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(9, 3.2))
+    loss_ax.plot([h['step'] for h in losses], [h['loss'] for h in losses])
+    loss_ax.set(xlabel='step', ylabel='KIP loss (target batch)', yscale='log')
+    acc_ax.plot([h['step'] for h in history], [h['eval_accuracy'] for h in history], marker='.')
+    acc_ax.set(xlabel='step', ylabel='held-out KRR accuracy')
+    figure.tight_layout()
+    return _save(figure, path)
