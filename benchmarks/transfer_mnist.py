@@ -67,8 +67,7 @@ def main(argv=None):
     parser.add_argument('--results', default=os.path.join(HERE, 'results'))
     args = parser.parse_args(argv)
 
-    publish(args.artifact, 'kip_mnist', args.config, args.data_dir)
-    name = f'kip_mnist/{args.config}'
+    name, _ = publish(args.artifact, 'kip_mnist', args.config, args.data_dir)
     builder = tfds.builder(name, data_dir=args.data_dir)
     rows = tfds.as_numpy(builder.as_dataset('train', batch_size=-1))
     images, soft_labels = rows['image'], rows['soft_label']

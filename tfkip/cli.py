@@ -324,9 +324,8 @@ def _evaluate(args):
 
 def _publish(args):
     from tfkip.publish import publish
-    path = publish(args.artifact, args.dataset, args.config, args.data_dir)
-    print(json.dumps({'dataset': f'{args.dataset}/{os.path.basename(os.path.dirname(path))}',
-                      'path': path}))
+    name, path = publish(args.artifact, args.dataset, args.config, args.data_dir)
+    print(json.dumps({'dataset': name, 'path': path}))
 
 
 def _transfer(args):

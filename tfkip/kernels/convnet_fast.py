@@ -303,6 +303,13 @@ def _readout(a, plan):
     return a.sum((-4, -3, -2, -1)) / (h * w) ** 2
 
 
+def _self_pairs(x, plan, w_std, b_std):
+    """Runs the pairs (x, x): (x shifted, per ReLU (v, v shifted) as `_propagate` sees them)."""
+    x_shifted = _shift(x, plan.radii[0])
+    s = _input(x[:, None, None], x_shifted)
+    return x_shifted, _propagate(s, plan, w_std ** 2, b_std ** 2)[1]
+
+
 def image_variances(x, plan, w_std, b_std):
     """Each image's variance map at every ReLU, from the pairs (x, x).
 
@@ -314,8 +321,7 @@ def image_variances(x, plan, w_std, b_std):
     Returns:
       A tuple with one [N, H_k, W_k] array per ReLU: `pair_kernel`'s v1.
     """
-    s = _input(x[:, None, None], _shift(x, plan.radii[0]))
-    return tuple(v for v, _ in _propagate(s, plan, w_std ** 2, b_std ** 2)[1])
+    return tuple(v for v, _ in _self_pairs(x, plan, w_std, b_std)[1])
 
 
 def shifted_images(x, plan, w_std, b_std):
@@ -334,9 +340,7 @@ def shifted_images(x, plan, w_std, b_std):
       (x shifted: [N, Dh, Dw, H, W, C], a tuple with one [N, Dh, Dw, H_k, W_k] array
       per ReLU).
     """
-    x_shifted = _shift(x, plan.radii[0])
-    s = _input(x[:, None, None], x_shifted)
-    seen = _propagate(s, plan, w_std ** 2, b_std ** 2)[1]
+    x_shifted, seen = _self_pairs(x, plan, w_std, b_std)
     return x_shifted, tuple(v_shifted for _, v_shifted in seen)
 
 

@@ -15,6 +15,7 @@ first unfinished stage, and KIP inside it from its last checkpoint. Changing an 
 the stage it belongs to and every later one. Markers are written last, atomically.
 """
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -64,7 +65,7 @@ def _needs(outputs, stage, by):
     return outputs[stage]
 
 
-def _preprocess(config, outputs, log):
+def _preprocess(config, outputs, log, data):
     from tfkip.preprocess.beam import preprocess
     out = os.path.join(config.run_dir, PREPARED)
     preprocess(config.source, out, config.preprocess,
@@ -73,10 +74,10 @@ def _preprocess(config, outputs, log):
     return {'prepared_dir': out}
 
 
-def _distill(config, outputs, log):
+def _distill(config, outputs, log, data):
     from tfkip.artifacts import distilled_set
     from tfkip.distill.train import distill
-    train, test, stats = _data(config, outputs)
+    train, test, stats = data()
     base = os.path.join(config.run_dir, ARTIFACT)
     result = distill(config.distill, train, eval_data=test, workdir=base + '.ckpt', log=log)
     preprocessing = {'prepared': bool(outputs.get('preprocess')), **stats.describe()}
@@ -87,35 +88,34 @@ def _distill(config, outputs, log):
             'steps': metadata['steps']}
 
 
-def _publish(config, outputs, log):
+def _publish(config, outputs, log, data):
     from tfkip.publish import publish
     artifact = _needs(outputs, 'distill', 'publish')['artifact']
     data_dir = os.path.join(config.run_dir, TFDS_DIR)
-    path = publish(artifact, config.dataset, None, data_dir)
-    name = f'{config.dataset}/{os.path.basename(os.path.dirname(path))}'
+    name, path = publish(artifact, config.dataset, None, data_dir)
     return {'dataset': name, 'data_dir': data_dir, 'path': path}
 
 
-def _transfer(config, outputs, log):
+def _transfer(config, outputs, log, data):
     import tensorflow_datasets as tfds
     from tfkip.transfer import train_and_evaluate
     published = _needs(outputs, 'publish', 'transfer')
     rows = tfds.as_numpy(tfds.load(published['dataset'], split='train', batch_size=-1,
                                    data_dir=published['data_dir']))
-    _, test, _ = _data(config, outputs)  # already in the set's preprocessed space
+    _, test, _ = data()  # already in the set's preprocessed space
     return train_and_evaluate(
         config.transfer, rows['image'], rows['soft_label'], test.images, test.labels,
         progress=lambda seed, acc: log(f'transfer seed {seed}: test accuracy {acc:.4f}'))
 
 
-def _baseline(config, outputs, log):
+def _baseline(config, outputs, log, data):
     """The real images KIP starts from (a random class-balanced subset of the same size),
     one-hot labels: KRR with the same kernel and the same Keras protocol."""
     from tfkip.distill.krr import evaluate
     from tfkip.distill.train import initial_params
     from tfkip.kernels.kernel import make_kernel_fn
     from tfkip.transfer import train_and_evaluate
-    train, test, _ = _data(config, outputs)
+    train, test, _ = data()
     params = initial_params(config.distill, train)
     images, labels = np.asarray(params['images']), np.asarray(params['labels'])
     krr = evaluate(make_kernel_fn(config.distill.kernel, train.num_classes), params['hparams'],
@@ -129,7 +129,7 @@ def _baseline(config, outputs, log):
     return result
 
 
-def _report(config, outputs, log):
+def _report(config, outputs, log, data):
     from tfkip.pipeline.report import write_report
     return write_report(config, outputs, _timings(config.run_dir))
 
@@ -149,6 +149,9 @@ def run(config, *, log=print):
     write_text(os.path.join(config.run_dir, 'config.json'),
                json.dumps(config.to_dict(), indent=2, default=str) + '\n')
     outputs, fingerprint = {}, ''
+    # Read (and preprocessed) once per run, by the first stage that needs it, after the
+    # preprocess stage has run.
+    data = functools.cache(lambda: _data(config, outputs))
     for stage in STAGES:
         fingerprint = config.stage_fingerprint(stage, fingerprint)
         marker = _read_marker(config.run_dir, stage)
@@ -162,7 +165,7 @@ def run(config, *, log=print):
             continue
         log(f'[{stage}] running')
         start = time.time()
-        outputs[stage] = _RUNNERS[stage](config, outputs, log)
+        outputs[stage] = _RUNNERS[stage](config, outputs, log, data)
         seconds = time.time() - start
         write_text(_marker(config.run_dir, stage), json.dumps(
             {'fingerprint': fingerprint, 'outputs': outputs[stage], 'seconds': seconds},

@@ -69,10 +69,13 @@ def _check_variant(distilled, config, where):
 
 
 def publish(artifact, dataset, config_name=None, data_dir=None):
-    """Builds `<dataset>/<config>` from the artifact into `data_dir`; returns its path.
+    """Builds `<dataset>/<config>` from the artifact into `data_dir`.
 
     `config_name` None: the config the artifact fits (`config_for`). Rebuilds if it
     exists (TFDS writes to a temporary directory and renames it into place).
+
+    Returns:
+      ('<dataset>/<config>', the prepared dataset's directory).
     """
     tf()  # TF (inside TFDS) sees no GPU
     builder_cls = builder_class(dataset)
@@ -91,4 +94,4 @@ def publish(artifact, dataset, config_name=None, data_dir=None):
         builder = builder_cls(config=name, data_dir=data_dir)
         builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
             manual_dir=manual_dir, download_mode=tfds.download.GenerateMode.FORCE_REDOWNLOAD))
-    return str(builder.data_dir)
+    return f'{dataset}/{name}', str(builder.data_dir)
