@@ -20,7 +20,6 @@ from tfkip.kernels.kernel import KernelConfig, kernel_matrix_in_chunks, make_ker
     ({'architecture': 'convnet', 'readout': 'max'}, 'unknown readout'),
     ({'readout': 'gap'}, 'convnet architecture only'),
     ({'implementation': 'pallas'}, 'unknown implementation'),
-    ({'implementation': 'fast'}, "covers the convnet architecture only"),
 ])
 def test_bad_config_is_a_clear_error(kwargs, message):
     with pytest.raises(TfkipError, match=message):
@@ -36,6 +35,7 @@ def test_convnet_needs_images_that_survive_its_pools():
 @pytest.mark.parametrize('config', [
     KernelConfig('fc', depth=2, kernel='ntk'),
     KernelConfig('fc', depth=1, kernel='nngp', b_std=0.0),
+    KernelConfig('fc', depth=2, kernel='ntk', implementation='neural_tangents'),
     KernelConfig('convnet', depth=1, kernel='ntk', implementation='neural_tangents'),
     KernelConfig('convnet', depth=1, kernel='ntk'),
 ])

@@ -53,9 +53,9 @@ def _add_kernel_args(parser):
                             'before the readout layer ' + DEFAULTS_NOTE)
     group.add_argument('--kernel-impl', choices=('auto', 'fast', 'neural_tangents'),
                        default='auto',
-                       help='kernel implementation: fast (tfkip\'s exact ConvNet kernel, '
-                            'much faster), neural_tangents (the reference; any architecture), '
-                            'or auto: fast for convnet ' + DEFAULTS_NOTE)
+                       help='kernel implementation: fast (tfkip\'s exact FC and ConvNet kernels: '
+                            'the same values, much faster), neural_tangents (the reference), '
+                            'or auto (= fast) ' + DEFAULTS_NOTE)
     group.add_argument('--block-size', type=int, default=None,
                        help='kernel blocks hold at most BLOCK_SIZE**2 image pairs; bounds '
                             'memory (default: 1024 for fc; the fast convnet kernel sizes '

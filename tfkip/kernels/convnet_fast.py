@@ -43,6 +43,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from tfkip.kernels.relu import relu_map
+
 READOUTS = ('flatten', 'gap')
 
 
@@ -151,62 +153,6 @@ def _shift(v, radii):
     return jnp.swapaxes(v, 2, 3)
 
 
-# acos(a) = sqrt(1 - a) * P(a) on [0, 1], P of degree 7 fitted at import by least squares
-# on Chebyshev nodes: max error 2.5e-8, under float32's resolution at pi / 2, and about
-# 8x cheaper than XLA's arctan2 on CPU (the ReLU's cost at the first layer).
-_NODES = 0.5 - 0.5 * np.cos(np.linspace(0., np.pi, 4001))
-_ACOS_POLY = tuple(np.polynomial.polynomial.polyfit(
-    _NODES[:-1], np.arccos(_NODES[:-1]) / np.sqrt(1. - _NODES[:-1]), 7))
-
-
-def _acos_float32(c):
-    a = jnp.abs(c)
-    angle = jnp.sqrt(1. - a) * jnp.polyval(jnp.asarray(_ACOS_POLY[::-1], c.dtype), a)
-    return jnp.where(c < 0, jnp.pi - angle, angle)
-
-
-@jax.custom_jvp
-def _relu_map(s, q):
-    """The ReLU's arc-cosine map of one covariance entry (Cho & Saul 2009).
-
-    Args:
-      s: [...] float, the pre-activation covariance of the pair at (p, p + d).
-      q: [...] float, the product of the two variances v1[p] v2[p + d] (0 outside
-        the image, where s is 0 too).
-
-    Returns:
-      (s_out, slope): s_out = sqrt(q - s^2) / (2 pi) + slope * s, the post-activation
-      covariance, and slope = 1/2 - theta / (2 pi) with cos(theta) = s / sqrt(q), the
-      covariance of the derivatives, which multiplies the NTK.
-    """
-    root = jnp.sqrt(jnp.maximum(q - s * s, 0.))
-    if s.dtype == jnp.float64:
-        theta = jnp.where((root == 0) & (s == 0), jnp.pi / 2, jnp.arctan2(root, s))
-    else:
-        inv = jnp.where(q > 0, jax.lax.rsqrt(jnp.where(q > 0, q, 1.)), 0.)
-        theta = _acos_float32(jnp.clip(s * inv, -1., 1.))
-    slope = 0.5 - theta / (2 * jnp.pi)
-    return root / (2 * jnp.pi) + slope * s, slope
-
-
-@_relu_map.defjvp
-def _relu_map_jvp(primals, tangents):
-    # d s_out = slope ds + sqrt(q - s^2) / (4 pi q) dq;
-    # d slope = (2 q ds - s dq) / (4 pi q sqrt(q - s^2)), taken as 0 where the pair's
-    # features are parallel (s^2 = q up to rounding): there theta stays 0 (identical
-    # images), and 1 / sqrt(q - s^2) would only amplify rounding noise.
-    (s, q), (s_dot, q_dot) = primals, tangents
-    s_out, slope = _relu_map(s, q)
-    root = jnp.sqrt(jnp.maximum(q - s * s, 0.))
-    safe_q = jnp.where(q > 0, q, 1.)
-    parallel = root * root <= jnp.finfo(s.dtype).eps * q
-    safe_root = jnp.where(parallel, 1., root)
-    s_out_dot = slope * s_dot + jnp.where(q > 0, root / (4 * jnp.pi * safe_q), 0.) * q_dot
-    slope_dot = jnp.where(parallel, 0.,
-                          (2 * q * s_dot - s * q_dot) / (4 * jnp.pi * safe_q * safe_root))
-    return (s_out, slope), (s_out_dot, slope_dot)
-
-
 def _box3(a):
     """sum_{|delta| <= 1} a[..., p + delta] over the last two axes, zero outside.
 
@@ -229,7 +175,7 @@ def _conv(s, t, mask, w_var, b_var):
 
 def _relu(s, t, q):
     """ReLU of bands s, t given q = v1[p] v2[p + d], the product of the pair's variances."""
-    s, slope = _relu_map(s, q)
+    s, slope = relu_map(s, q)
     return s, None if t is None else t * slope
 
 

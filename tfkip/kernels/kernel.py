@@ -8,7 +8,8 @@ which of its kernels to use. `make_kernel_fn` turns it into a pure function
 where `hparams = {'W_std': scalar, 'b_std': scalar}` are arguments (not constants) so
 that KIP can learn them. Two implementations compute it: neural-tangents' `stax`
 (every architecture; the reference) and, for the ConvNet, `convnet_fast` (the same
-numbers from a much smaller state; `implementation='auto'` picks it). The matrix is
+numbers from a much smaller state) and, for FC, `fc_fast` (the closed-form recursion
+on the Gram matrix); `implementation='auto'` picks the fast ones. The matrix is
 computed in blocks of image pairs with `lax.map`, each block under `jax.checkpoint`
 (recomputed in the backward pass rather than stored), so memory stays bounded by one
 block, forward and backward, whatever N1 and N2 are. A matrix that fits in one block
@@ -22,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from tfkip.errors import TfkipError
-from tfkip.kernels import convnet_fast
+from tfkip.kernels import convnet_fast, fc_fast
 from tfkip.kernels.architectures import (ARCHITECTURES, DEFAULT_B_STD, DEFAULT_W_STD,
                                          READOUTS)
 
@@ -45,8 +46,8 @@ class KernelConfig:
       W_std, b_std: initial weight and bias standard deviations.
       prepend_conv: ConvNet only; one extra Conv + ReLU before the blocks.
       readout: ConvNet only; 'flatten' (the paper's) or 'gap' (global average pool).
-      implementation: 'fast' (`convnet_fast`, ConvNet only), 'neural_tangents', or
-        'auto': fast where it applies, neural-tangents otherwise.
+      implementation: 'fast' (`fc_fast` or `convnet_fast`: the same kernels, faster),
+        'neural_tangents' (the reference), or 'auto' (the same as 'fast').
       block_size: a block holds at most block_size**2 image pairs (and at most
         block_size columns); None picks the architecture's default, or for the
         fast ConvNet a size that fits the memory budget (`convnet_fast.pairs_per_block`).
@@ -82,16 +83,13 @@ class KernelConfig:
         if self.implementation not in IMPLEMENTATIONS:
             raise TfkipError(f'unknown implementation {self.implementation!r}; '
                              f'choose one of {IMPLEMENTATIONS}')
-        if self.implementation == 'fast' and self.architecture != 'convnet':
-            raise TfkipError("implementation='fast' covers the convnet architecture only; "
-                             "use 'auto' or 'neural_tangents'")
         if self.block_size is not None and self.block_size < 1:
             raise TfkipError(f'block_size must be >= 1, got {self.block_size!r}')
 
     @property
     def fast(self):
-        """Whether `make_kernel_fn` uses `convnet_fast` rather than neural-tangents."""
-        return self.architecture == 'convnet' and self.implementation != 'neural_tangents'
+        """Whether `make_kernel_fn` uses tfkip's own kernels rather than neural-tangents."""
+        return self.implementation != 'neural_tangents'
 
     def initial_hparams(self):
         """`{'W_std': [] float32, 'b_std': [] float32}`, the starting hyperparameters."""
@@ -118,8 +116,13 @@ def make_kernel_fn(config, num_classes=10):
     Returns:
       A pure, jit-able and differentiable function; see the module docstring.
     """
-    if config.fast:
+    if config.fast and config.architecture == 'convnet':
         return _fast_convnet_fn(config)
+    max_pairs = (config.block_size or DEFAULT_BLOCK_SIZE[config.architecture]) ** 2
+    if config.fast:
+        block = lambda x1, x2, h: fc_fast.fc_kernel(x1, x2, config.depth, h['W_std'],
+                                                    h['b_std'], config.kernel)
+        return lambda x1, x2, hparams: blocked(block, x1, x2, hparams, max_pairs)
     build = ARCHITECTURES[config.architecture]
     extra = ({'prepend_conv': config.prepend_conv, 'readout': config.readout}
              if config.architecture == 'convnet' else {})
@@ -129,7 +132,6 @@ def make_kernel_fn(config, num_classes=10):
                                 W_std=hparams['W_std'], b_std=hparams['b_std'], **extra)
         return kernel_fn(x1, x2, config.kernel)
 
-    max_pairs = (config.block_size or DEFAULT_BLOCK_SIZE[config.architecture]) ** 2
     return lambda x1, x2, hparams: blocked(block, x1, x2, hparams, max_pairs)
 
 

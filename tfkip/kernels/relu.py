@@ -1,0 +1,68 @@
+"""The ReLU's arc-cosine map (Cho & Saul 2009), shared by tfkip's exact fast kernels.
+
+For a pair of pre-activations with covariance s and variances q1, q2 (q = q1 q2), a ReLU
+gives covariance sqrt(q - s^2) / (2 pi) + (1/2 - theta / (2 pi)) s, cos(theta) = s / sqrt(q),
+and its derivatives covariance 1/2 - theta / (2 pi), which multiplies the NTK. Written
+once here for `fc_fast` and `convnet_fast`, with a derivative that stays finite for
+identical inputs and a float32 arc-cosine that is cheap on CPU.
+"""
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+# acos(a) = sqrt(1 - a) * P(a) on [0, 1], P of degree 7 fitted at import by least squares
+# on Chebyshev nodes: max error 2.5e-8, under float32's resolution at pi / 2, and about
+# 8x cheaper than XLA's arctan2 on CPU (the ReLU's cost at the first layer).
+_NODES = 0.5 - 0.5 * np.cos(np.linspace(0., np.pi, 4001))
+_ACOS_POLY = tuple(np.polynomial.polynomial.polyfit(
+    _NODES[:-1], np.arccos(_NODES[:-1]) / np.sqrt(1. - _NODES[:-1]), 7))
+
+
+def acos_float32(c):
+    """arccos(c) for c: [...] in [-1, 1], by the polynomial above (float32 accuracy)."""
+    a = jnp.abs(c)
+    angle = jnp.sqrt(1. - a) * jnp.polyval(jnp.asarray(_ACOS_POLY[::-1], c.dtype), a)
+    return jnp.where(c < 0, jnp.pi - angle, angle)
+
+
+@jax.custom_jvp
+def relu_map(s, q):
+    """The ReLU's arc-cosine map of covariance entries, elementwise.
+
+    Args:
+      s: [...] float, the pre-activation covariance of a pair.
+      q: [...] float, the product of the two variances of the pair (0 where both
+        are 0, e.g. outside the image in a ConvNet band, where s is 0 too).
+
+    Returns:
+      (s_out, slope): s_out = sqrt(q - s^2) / (2 pi) + slope * s, the post-activation
+      covariance, and slope = 1/2 - theta / (2 pi) with cos(theta) = s / sqrt(q), the
+      covariance of the derivatives, which multiplies the NTK.
+    """
+    root = jnp.sqrt(jnp.maximum(q - s * s, 0.))
+    if s.dtype == jnp.float64:
+        theta = jnp.where((root == 0) & (s == 0), jnp.pi / 2, jnp.arctan2(root, s))
+    else:
+        inv = jnp.where(q > 0, jax.lax.rsqrt(jnp.where(q > 0, q, 1.)), 0.)
+        theta = acos_float32(jnp.clip(s * inv, -1., 1.))
+    slope = 0.5 - theta / (2 * jnp.pi)
+    return root / (2 * jnp.pi) + slope * s, slope
+
+
+@relu_map.defjvp
+def relu_map_jvp(primals, tangents):
+    # d s_out = slope ds + sqrt(q - s^2) / (4 pi q) dq;
+    # d slope = (2 q ds - s dq) / (4 pi q sqrt(q - s^2)), taken as 0 where the pair's
+    # features are parallel (s^2 = q up to rounding): there theta stays 0 (identical
+    # images), and 1 / sqrt(q - s^2) would only amplify rounding noise.
+    (s, q), (s_dot, q_dot) = primals, tangents
+    s_out, slope = relu_map(s, q)
+    root = jnp.sqrt(jnp.maximum(q - s * s, 0.))
+    safe_q = jnp.where(q > 0, q, 1.)
+    parallel = root * root <= jnp.finfo(s.dtype).eps * q
+    safe_root = jnp.where(parallel, 1., root)
+    s_out_dot = slope * s_dot + jnp.where(q > 0, root / (4 * jnp.pi * safe_q), 0.) * q_dot
+    slope_dot = jnp.where(parallel, 0.,
+                          (2 * q * s_dot - s * q_dot) / (4 * jnp.pi * safe_q * safe_root))
+    return (s_out, slope), (s_out_dot, slope_dot)
