@@ -4,6 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from tfkip.kernels import relu
 from tfkip.kernels.kernel import KernelConfig, make_kernel_fn
 
 HPARAMS = {'W_std': 1.3, 'b_std': 0.2}
@@ -61,3 +62,13 @@ def test_float32_matches_float64():
     single = fast(x1.astype(np.float32), x2.astype(np.float32), _hparams(jnp.float32))
     assert single.dtype == jnp.float32
     np.testing.assert_allclose(single, exact, rtol=1e-5)
+
+
+def test_relu_slope_derivative_ignores_a_rounding_gap():
+    """An image paired with itself in an FC kernel: the matmul gives s and the squared norms
+    q, which round differently, so s can fall a few ulps below sqrt(q). The slope's
+    derivative must not turn that gap into a huge gradient (KIP-FC diverged to NaN)."""
+    q = jnp.float32(1.)
+    for s in (q, jnp.nextafter(q, 0.), jnp.float32(1. - 8 * np.finfo(np.float32).eps)):
+        ds, dq = jax.grad(lambda s, q: sum(relu.relu_map(s, q)), (0, 1))(s, q)
+        assert abs(float(ds)) < 1 and abs(float(dq)) < 1, (float(s), float(ds), float(dq))

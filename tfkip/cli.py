@@ -187,6 +187,19 @@ def build_parser():
     d.add_argument('--workdir', default=None,
                    help='checkpoint directory; a rerun with the same options resumes '
                         'from it (default: OUT.ckpt)')
+    m = d.add_argument_group(
+        'several devices and hosts', 'Every KIP step is split over all devices JAX sees (the '
+        'target batch and the support kernel by rows). For several hosts, start the same '
+        'command on each with the three values below (or the environment variables '
+        'JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, JAX_PROCESS_ID), or with --distributed '
+        'on a TPU pod slice, SLURM or Open MPI. Process 0 writes the checkpoints and OUT; '
+        'every host reads --workdir, so put it on a shared filesystem or bucket.')
+    m.add_argument('--distributed', action='store_true',
+                   help='start JAX\'s distributed runtime, letting JAX detect the cluster')
+    m.add_argument('--coordinator-address', default=None, metavar='HOST:PORT',
+                   help='address of process 0\'s coordinator service')
+    m.add_argument('--num-processes', type=int, default=None, help='processes in all')
+    m.add_argument('--process-id', type=int, default=None, help='this process, 0-based')
 
     e = commands.add_parser(
         'evaluate', help='KRR accuracy of a distilled set on real data',
@@ -264,9 +277,12 @@ def build_parser():
 
 def _distill(args):
     from tfkip.artifacts import distilled_set
+    from tfkip.distill import distributed
     from tfkip.distill.train import distill
     from tfkip import preprocess, sources
 
+    distributed.initialize(args.coordinator_address, args.num_processes, args.process_id,
+                           auto=args.distributed)  # before JAX picks its devices
     config = _distill_config(args)
     source = sources.open_source(args.source, tfds_data_dir=args.tfds_data_dir)
     train = sources.load_split(source, args.train_split)
@@ -280,6 +296,8 @@ def _distill(args):
     preprocessing = {'prepared': isinstance(source, sources.Prepared), **stats.describe()}
     out = args.out[:-4] if args.out.endswith('.npz') else args.out
     result = distill(config, train, eval_data=eval_data, workdir=args.workdir or out + '.ckpt')
+    if not distributed.is_writer():
+        return
     metadata = dict(result.metadata, preprocessing=preprocessing, source=args.source)
     path = distilled_set.save(dataclasses.replace(result, metadata=metadata), out,
                               preprocessing=stats)

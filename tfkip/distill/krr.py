@@ -49,16 +49,6 @@ def krr_predict(k_ts, k_ss, y_s, reg):
     return k_ts @ krr_weights(k_ss, y_s, reg)
 
 
-def mse_loss(predictions, targets):
-    """The KIP loss 0.5 * mean((predictions - targets)^2) over all entries."""
-    return 0.5 * jnp.mean((predictions - targets) ** 2)
-
-
-def accuracy(predictions, labels):
-    """predictions: [T, C], labels: [T] int -> fraction with argmax == label."""
-    return jnp.mean(jnp.argmax(predictions, axis=-1) == labels)
-
-
 def evaluate(kernel_fn, hparams, support_images, support_labels, images, labels, *,
              reg, chunk_size=8192):
     """KRR accuracy and MSE of a support set on labelled images, solved in float64.

@@ -19,7 +19,7 @@ import optax
 from tqdm.auto import tqdm
 
 from tfkip.artifacts.distilled_set import DistilledSet
-from tfkip.distill import checkpoint
+from tfkip.distill import checkpoint, distributed
 from tfkip.distill.kip import kip
 from tfkip.distill.krr import centered_one_hot, evaluate
 from tfkip.distill.label_solve import label_solve
@@ -165,7 +165,7 @@ def initial_params(config, train):
 
 
 def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
-            progress=True):
+            progress=True, mesh=None):
     """Runs KIP or Label Solve.
 
     Args:
@@ -175,6 +175,8 @@ def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
       workdir: directory for checkpoints (KIP resumes from it), or None.
       log: called with one line per evaluation.
       progress: show a progress bar.
+      mesh: the devices each KIP step is split over (`distributed.target_mesh`; default:
+        every device of every process). Only process 0 logs and writes checkpoints.
 
     Returns:
       DistilledSet with metadata {'config', 'method', 'steps', 'history' (the
@@ -182,6 +184,8 @@ def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
       'class_names', ...}.
     """
     _check_data(config, train, eval_data)
+    if not distributed.is_writer():
+        log, progress = (lambda _: None), False
     start_time = time.time()
     num_classes = train.num_classes
     kernel_fn = make_kernel_fn(config.kernel, num_classes)
@@ -194,8 +198,9 @@ def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
 
     metrics, before_label_solve = {}, None
     if config.method == 'kip':
-        params, history, losses, step = _run_kip(config, train, kernel_fn, params, eval_data,
-                                                 workdir, log, progress, run_eval)
+        params, history, losses, step = _run_kip(
+            config, train, kernel_fn, params, eval_data, workdir, log, progress, run_eval,
+            mesh if mesh is not None else distributed.target_mesh())
     if config.method == 'ls' or config.final_label_solve:
         if config.method == 'kip' and eval_data is not None:
             before_label_solve = run_eval(params, eval_data.images, eval_data.labels)
@@ -222,11 +227,12 @@ def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
     return DistilledSet(np.asarray(params['images']), np.asarray(params['labels']), metadata)
 
 
-def _run_kip(config, train, kernel_fn, params, eval_data, workdir, log, progress, run_eval):
-    """The KIP loop; returns (params, history, losses, steps done)."""
+def _run_kip(config, train, kernel_fn, params, eval_data, workdir, log, progress, run_eval,
+             mesh):
+    """The KIP loop over `mesh`; returns (params, history, losses, steps done)."""
     index = ClassIndex(train.labels, train.num_classes, train.source)
     pair = kip(kernel_fn, learning_rate=config.learning_rate_fn(), reg=config.reg,
-               learn=config.learned())
+               learn=config.learned(), mesh=mesh)
     state = pair.init(params)
     history, losses = [], []  # evaluations; the loss every log_every steps
     fingerprint = _fingerprint(config, train)
@@ -236,7 +242,10 @@ def _run_kip(config, train, kernel_fn, params, eval_data, workdir, log, progress
             state, meta = restored
             history, losses = meta['history'], meta.get('losses', [])
             log(f'resumed from {workdir} at step {int(state.step)}')
+    state = distributed.replicate(state, mesh)
     update = jax.jit(pair.update)
+    one_hot = np.eye(train.num_classes, dtype=np.float32) - 1. / train.num_classes
+    load = lambda rows: (train.images[rows], one_hot[train.labels[rows]])
     eval_images, eval_labels = (_eval_subset(eval_data, config.eval_size, config.seed)
                                 if eval_data is not None else (None, None))
     per_class = config.target_batch_size // train.num_classes
@@ -245,8 +254,7 @@ def _run_kip(config, train, kernel_fn, params, eval_data, workdir, log, progress
                desc='KIP', unit='step', dynamic_ncols=True)
     for step in range(first, config.steps):
         batch = index.sample(per_class, rng(config.seed, TARGET_STREAM, step))
-        state, metrics = update(state, train.images[batch],
-                                centered_one_hot(train.labels[batch], train.num_classes))
+        state, metrics = update(state, *distributed.shard_targets(mesh, batch, load))
         done = step + 1
         if done % config.log_every == 0 or done == config.steps:
             loss = float(metrics['loss'])
@@ -264,7 +272,7 @@ def _run_kip(config, train, kernel_fn, params, eval_data, workdir, log, progress
                             'eval_accuracy': result['accuracy'], 'eval_mse': result['mse']})
             log(f'step {done}: loss {float(metrics["loss"]):.5f}  held-out KRR accuracy '
                 f'{result["accuracy"]:.4f} mse {result["mse"]:.5f}')
-        if workdir and config.checkpoint_every and (
+        if workdir and config.checkpoint_every and distributed.is_writer() and (
                 done % config.checkpoint_every == 0 or done == config.steps):
             checkpoint.save(workdir, state, {'fingerprint': fingerprint, 'step': done,
                                              'history': history, 'losses': losses})

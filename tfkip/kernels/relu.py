@@ -54,13 +54,16 @@ def relu_map(s, q):
 def relu_map_jvp(primals, tangents):
     # d s_out = slope ds + sqrt(q - s^2) / (4 pi q) dq;
     # d slope = (2 q ds - s dq) / (4 pi q sqrt(q - s^2)), taken as 0 where the pair's
-    # features are parallel (s^2 = q up to rounding): there theta stays 0 (identical
-    # images), and 1 / sqrt(q - s^2) would only amplify rounding noise.
+    # features are parallel up to rounding: 1 / sqrt(q - s^2) would only amplify it. The
+    # band is q - s^2 <= sqrt(eps) q (theta < 0.02 rad in float32, 2e-4 in float64), not
+    # eps q: when s and q come from different sums (an FC kernel's matmul and its squared
+    # norms), an image paired with itself is off by many ulps, and a one-ulp gap alone
+    # makes the derivative ~300x its neighbours' (KIP-FC then diverged to NaN).
     (s, q), (s_dot, q_dot) = primals, tangents
     s_out, slope = relu_map(s, q)
     root = jnp.sqrt(jnp.maximum(q - s * s, 0.))
     safe_q = jnp.where(q > 0, q, 1.)
-    parallel = root * root <= jnp.finfo(s.dtype).eps * q
+    parallel = root * root <= np.sqrt(jnp.finfo(s.dtype).eps) * q
     safe_root = jnp.where(parallel, 1., root)
     s_out_dot = slope * s_dot + jnp.where(q > 0, root / (4 * jnp.pi * safe_q), 0.) * q_dot
     slope_dot = jnp.where(parallel, 0.,

@@ -1,0 +1,133 @@
+"""Benchmark: KIP steps per second on 1, 2, 4 and 8 devices (sharded KIP, issue 6).
+
+One process, one mesh per device count (the first N devices), the same KIP problem on
+each: the FC kernel at MNIST size (100 support images, 1,000 targets per step) and the
+exact ConvNet kernel (fast implementation; 10 support images, 64 targets, 28x28x1, depth
+3). On the CPU the devices are XLA's fake host devices
+(--xla_force_host_platform_device_count=8), which share the machine's cores: the figures
+show what sharding costs there, not a speedup. Where JAX sees GPUs or TPUs, the script uses
+them instead (powers of two up to their count).
+
+    python benchmarks/kip_scaling.py
+
+Writes results/kip_scaling_<platform>.{json,md}. Medians of --repeats timings of --steps
+steps each, after a compiled warm-up step.
+"""
+import argparse
+import os
+import sys
+
+os.environ.setdefault('XLA_FLAGS', '')
+if 'xla_force_host_platform_device_count' not in os.environ['XLA_FLAGS']:
+    os.environ['XLA_FLAGS'] += ' --xla_force_host_platform_device_count=8'
+
+from tfkip._runtime import configure_xla_cpu  # noqa: E402
+
+configure_xla_cpu()
+
+import json  # noqa: E402
+import time  # noqa: E402
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+from tfkip._io import write_text  # noqa: E402
+from tfkip.distill import distributed  # noqa: E402
+from tfkip.distill.kip import kip  # noqa: E402
+from tfkip.kernels.kernel import KernelConfig, make_kernel_fn  # noqa: E402
+
+from kip_mnist import machine  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROBLEMS = {
+    'fc': (KernelConfig('fc', depth=3), 100, 1000),
+    'convnet': (KernelConfig('convnet', depth=3), 10, 64),
+}
+
+
+def rate(config, support, targets, mesh, steps, repeats):
+    """Median steps per second of a KIP step on `mesh`."""
+    rng = np.random.default_rng(0)
+    labels = np.eye(10, dtype=np.float32)[np.arange(support + targets) % 10] - 0.1
+    images = rng.normal(size=(support + targets, 28, 28, 1)).astype(np.float32)
+    pair = kip(make_kernel_fn(config), learning_rate=0.01, reg=1e-6,
+               learn=('images', 'labels'), mesh=mesh)
+    state = distributed.replicate(pair.init({'images': images[:support],
+                                             'labels': labels[:support],
+                                             'hparams': config.initial_hparams()}), mesh)
+    batch = distributed.shard_targets(mesh, np.arange(support, support + targets),
+                                      lambda rows: (images[rows], labels[rows]))
+    update = jax.jit(pair.update)
+    state, metrics = update(state, *batch)  # compile
+    jax.block_until_ready(metrics)
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(steps):
+            state, metrics = update(state, *batch)
+        jax.block_until_ready(metrics)
+        timings.append(steps / (time.perf_counter() - start))
+    return float(np.median(timings)), timings
+
+
+def markdown(result):
+    info = result['machine']
+    lines = [
+        '# Sharded KIP: steps per second against the device count',
+        '',
+        f'Machine: {info["cpu"]}, {info["cores"]} cores; JAX {info["jax"]}; devices: '
+        f'{len(info["devices"])} x {result["platform"]}. Written by '
+        '`benchmarks/kip_scaling.py`; medians of '
+        f'{result["repeats"]} timings of {result["steps"]} steps, one run.',
+        '',
+        '| kernel | support | targets/step | ' + ' | '.join(
+            f'{n} device(s)' for n in result['sizes']) + ' | speedup at '
+        f'{result["sizes"][-1]} |',
+        '|---|---|---|' + '---|' * len(result['sizes']) + '---|',
+    ]
+    for name, row in result['rows'].items():
+        rates = [row['steps_per_s'][str(n)] for n in result['sizes']]
+        lines.append(f'| {name} | {row["support"]} | {row["targets"]} | '
+                     + ' | '.join(f'{r:.2f} steps/s' for r in rates)
+                     + f' | {rates[-1] / rates[0]:.2f}x |')
+    if result['platform'] == 'cpu':
+        lines += ['', f'The devices are XLA\'s fake CPU devices, all sharing the machine\'s '
+                  f'{info["cores"]} cores, so more devices cannot run faster here: the figures '
+                  'measure the overhead of splitting a step (collectives, padding, smaller '
+                  'blocks), which real accelerators turn into a speedup. No GPU was available '
+                  'to this run.']
+    return '\n'.join(lines) + '\n'
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--steps', type=int, default=10, help='steps per timing')
+    parser.add_argument('--repeats', type=int, default=3, help='timings per device count')
+    parser.add_argument('--kernels', nargs='+', choices=sorted(PROBLEMS),
+                        default=sorted(PROBLEMS))
+    parser.add_argument('--results', default=os.path.join(HERE, 'results'))
+    args = parser.parse_args(argv)
+    devices = jax.devices()
+    platform = devices[0].platform
+    sizes = [n for n in (1, 2, 4, 8, 16, 32) if n <= len(devices)]
+    result = {'machine': machine(), 'platform': platform, 'sizes': sizes,
+              'steps': args.steps, 'repeats': args.repeats, 'rows': {}}
+    for name in args.kernels:
+        config, support, targets = PROBLEMS[name]
+        row = {'support': support, 'targets': targets, 'steps_per_s': {}, 'timings': {}}
+        for n in sizes:
+            median, timings = rate(config, support, targets,
+                                   distributed.target_mesh(devices[:n]), args.steps,
+                                   args.repeats)
+            row['steps_per_s'][str(n)], row['timings'][str(n)] = median, timings
+            print(f'{name}: {n} device(s): {median:.2f} steps/s', flush=True)
+        result['rows'][name] = row
+    base = os.path.join(args.results, f'kip_scaling_{platform}')
+    write_text(base + '.json', json.dumps(result, indent=2) + '\n')
+    write_text(base + '.md', markdown(result))
+    print(f'wrote {base}.md')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
