@@ -39,7 +39,8 @@ class KIPState(NamedTuple):
 
 
 class KIP(NamedTuple):
-    """`init(params) -> KIPState`; `update(state, x_t, y_t) -> (KIPState, metrics)`."""
+    """`init(params) -> KIPState`;
+    `update(state, x_t, y_t, weights=None) -> (KIPState, {'loss', 'accuracy'})`."""
     init: Callable
     update: Callable
 
