@@ -24,13 +24,11 @@ from tfkip._runtime import configure_xla_cpu
 configure_xla_cpu()  # before JAX starts its CPU backend
 
 import jax  # noqa: E402
-import numpy as np  # noqa: E402
 
 from tfkip import sources  # noqa: E402
 from tfkip.artifacts import distilled_set  # noqa: E402
-from tfkip.distill.krr import evaluate  # noqa: E402
-from tfkip.distill.train import DistillConfig, distill, initial_params  # noqa: E402
-from tfkip.kernels.kernel import KernelConfig, make_kernel_fn  # noqa: E402
+from tfkip.distill.train import DistillConfig, distill, evaluate_start  # noqa: E402
+from tfkip.kernels.kernel import KernelConfig  # noqa: E402
 from tfkip import preprocess  # noqa: E402
 from tfkip._io import write_text  # noqa: E402
 
@@ -70,14 +68,6 @@ def machine():
     return {'cpu': cpu_name(), 'cores': os.cpu_count(), 'jax': jax.__version__,
             'devices': [str(d) for d in jax.devices()], 'python': platform.python_version(),
             'xla_flags': os.environ.get('XLA_FLAGS', '')}
-
-
-def random_subset_accuracy(config, train, test):
-    """KRR accuracy of the real images KIP starts from (the same class-balanced sample)."""
-    start = initial_params(config, train)
-    return evaluate(make_kernel_fn(config.kernel), start['hparams'],
-                    np.asarray(start['images']), np.asarray(start['labels']),
-                    test.images, test.labels, reg=config.reg)['accuracy']
 
 
 def markdown(rows, info, architecture):
@@ -149,7 +139,7 @@ def main(argv=None):
     for ipc in args.ipc:
         config = runs[ipc]
         print(f'== KIP-{arch}, {ipc} image(s)/class, {config.steps} steps', flush=True)
-        baseline = random_subset_accuracy(config, train, test)
+        baseline = evaluate_start(config, train, test)[2]['accuracy']  # its starting images
         start = time.time()
         result = distill(config, train, eval_data=test)
         wall = time.time() - start

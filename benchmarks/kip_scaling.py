@@ -34,6 +34,7 @@ import numpy as np  # noqa: E402
 from tfkip._io import write_text  # noqa: E402
 from tfkip.distill import distributed  # noqa: E402
 from tfkip.distill.kip import kip  # noqa: E402
+from tfkip.distill.krr import centered_one_hot  # noqa: E402
 from tfkip.kernels.kernel import KernelConfig, make_kernel_fn  # noqa: E402
 
 from kip_mnist import machine  # noqa: E402
@@ -49,7 +50,7 @@ PROBLEMS = {
 def rate(config, support, targets, mesh, steps, repeats):
     """Median steps per second of a KIP step on `mesh` (None: the unsharded step)."""
     rng = np.random.default_rng(0)
-    labels = np.eye(10, dtype=np.float32)[np.arange(support + targets) % 10] - 0.1
+    labels = np.asarray(centered_one_hot(np.arange(support + targets) % 10, 10))
     images = rng.normal(size=(support + targets, 28, 28, 1)).astype(np.float32)
     pair = kip(make_kernel_fn(config), learning_rate=0.01, reg=1e-6,
                learn=('images', 'labels'), mesh=mesh)

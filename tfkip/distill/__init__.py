@@ -2,8 +2,8 @@
 from tfkip.distill.kip import KIP, KIPState, kip, kip_loss
 from tfkip.distill.krr import centered_one_hot, evaluate, krr_predict, krr_weights
 from tfkip.distill.label_solve import label_solve
-from tfkip.distill.train import DistillConfig, distill, initial_params
+from tfkip.distill.train import DistillConfig, distill, evaluate_start, initial_params
 
 __all__ = ['KIP', 'KIPState', 'kip', 'kip_loss', 'centered_one_hot', 'evaluate',
            'krr_predict', 'krr_weights', 'label_solve', 'DistillConfig', 'distill',
-           'initial_params']
+           'evaluate_start', 'initial_params']

@@ -148,8 +148,6 @@ def kip(kernel_fn, *, learning_rate, reg, learn=('images',), mesh=None):
                                 in_specs=(P(), P(axis), P(axis), P(axis)), out_specs=P())
 
     def update(state, target_images, target_labels, target_weights=None):
-        if target_weights is None:
-            target_weights = jnp.ones(target_images.shape[:1], jnp.float32)
         (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             state.params, target_images, target_labels, target_weights)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)

@@ -164,6 +164,21 @@ def initial_params(config, train):
             'hparams': config.kernel.initial_hparams()}
 
 
+def evaluate_start(config, train, test):
+    """The real class-balanced subset KIP starts from, and its KRR metrics on `test`: the
+    random-subset baseline of a distilled set.
+
+    Returns:
+      (images [S, H, W, C] float32, labels [S, C] float32 centered one-hot,
+       {'accuracy', 'mse'}).
+    """
+    params = initial_params(config, train)
+    images, labels = np.asarray(params['images']), np.asarray(params['labels'])
+    metrics = evaluate(make_kernel_fn(config.kernel, train.num_classes), params['hparams'],
+                       images, labels, test.images, test.labels, reg=config.reg)
+    return images, labels, metrics
+
+
 def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
             progress=True, mesh=None):
     """Runs KIP or Label Solve.
@@ -244,7 +259,7 @@ def _run_kip(config, train, kernel_fn, params, eval_data, workdir, log, progress
             log(f'resumed from {workdir} at step {int(state.step)}')
     state = distributed.replicate(state, mesh)
     update = jax.jit(pair.update)
-    one_hot = np.eye(train.num_classes, dtype=np.float32) - 1. / train.num_classes
+    one_hot = np.asarray(centered_one_hot(np.arange(train.num_classes), train.num_classes))
     load = lambda rows: (train.images[rows], one_hot[train.labels[rows]])
     eval_images, eval_labels = (_eval_subset(eval_data, config.eval_size, config.seed)
                                 if eval_data is not None else (None, None))

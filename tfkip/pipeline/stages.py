@@ -20,8 +20,6 @@ import json
 import os
 import time
 
-import numpy as np
-
 from tfkip._io import write_text
 from tfkip.errors import TfkipError
 from tfkip.pipeline import STAGES
@@ -111,15 +109,10 @@ def _transfer(config, outputs, log, data):
 def _baseline(config, outputs, log, data):
     """The real images KIP starts from (a random class-balanced subset of the same size),
     one-hot labels: KRR with the same kernel and the same Keras protocol."""
-    from tfkip.distill.krr import evaluate
-    from tfkip.distill.train import initial_params
-    from tfkip.kernels.kernel import make_kernel_fn
+    from tfkip.distill.train import evaluate_start
     from tfkip.transfer import train_and_evaluate
     train, test, _ = data()
-    params = initial_params(config.distill, train)
-    images, labels = np.asarray(params['images']), np.asarray(params['labels'])
-    krr = evaluate(make_kernel_fn(config.distill.kernel, train.num_classes), params['hparams'],
-                   images, labels, test.images, test.labels, reg=config.distill.reg)
+    images, labels, krr = evaluate_start(config.distill, train, test)
     log(f'baseline: random subset KRR accuracy {krr["accuracy"]:.4f}')
     result = {'krr': krr}
     if 'transfer' not in config.skip:

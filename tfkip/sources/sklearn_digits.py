@@ -5,6 +5,8 @@ float32 with scikit-learn's values (0..16). scikit-learn gives one set; the spli
 fixed here, stratified: within each class, every fifth example (in scikit-learn's order)
 is `test` (355 images), the rest `train` (1,442).
 """
+import functools
+
 import numpy as np
 
 from tfkip.errors import TfkipError
@@ -14,6 +16,7 @@ SPLITS = ('train', 'test')
 TEST_EVERY = 5
 
 
+@functools.cache  # info() and every shard's read() ask for it
 def _splits():
     """{split: (images [N, 8, 8, 1] float32, labels [N] int32)}."""
     from sklearn.datasets import load_digits
