@@ -1,4 +1,5 @@
 """The command line: end to end on a tiny .npz, helpful --help, errors without tracebacks."""
+import argparse
 import json
 import os
 import subprocess
@@ -107,3 +108,19 @@ def test_help_explains_every_option(capsys):
                    '--lr-schedule', '--final-label-solve', '--learn-hparams', '--method',
                    '--loss', '--rf-models', '--rf-width'):
         assert option in text
+
+
+def test_option_defaults_and_choices_are_the_library_ones():
+    # The CLI restates them so that --help needs no JAX import; this keeps the copies true.
+    from tfkip.distill.kip import LOSSES
+    from tfkip.distill.train import METHODS, DistillConfig
+    from tfkip.kernels.architectures import ARCHITECTURES
+    parser = cli.build_parser()
+    assert cli._distill_config(parser.parse_args(['distill', '--source', 's', '--out', 'o'])) \
+        == DistillConfig()
+    options = argparse.ArgumentParser()
+    cli._add_distill_args(options)
+    choices = {a.dest: set(a.choices) for a in options._actions if a.choices}
+    assert choices['method'] == set(METHODS)
+    assert choices['loss'] == set(LOSSES)
+    assert choices['dd_architecture'] == choices['architecture'] == set(ARCHITECTURES)

@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from tfkip.distill.kip import adam_pair, frozen
+from tfkip.distill.kip import adam_pair, batch_mean, frozen
 from tfkip.kernels.architectures import ARCHITECTURES
 
 LEARNABLE = ('images', 'labels', 'raw_step_sizes')
@@ -108,17 +108,13 @@ def dd(network, num_classes, image_shape, *, learning_rate, learn=('images', 'ra
     init_fn, apply_fn, _ = network.stax(num_classes)
     def outer_loss(params, target_images, target_labels, target_weights, key):
         params = frozen(params, learn)
-        if target_weights is None:
-            target_weights = jnp.ones(target_images.shape[:1], jnp.float32)
         _, theta = init_fn(key, (-1,) + tuple(image_shape))
         theta = unrolled_training(apply_fn, theta, params['images'], params['labels'],
                                   params['raw_step_sizes'])
         logits = apply_fn(theta, target_images)
         one_hot = target_labels + 1.0 / num_classes
-        count = jnp.sum(target_weights)
-        loss = jnp.sum(target_weights * optax.softmax_cross_entropy(logits, one_hot)) / count
-        correct = jnp.argmax(logits, -1) == jnp.argmax(one_hot, -1)
-        return loss, {'accuracy': jnp.sum(target_weights * correct) / count}
+        return batch_mean(optax.softmax_cross_entropy(logits, one_hot),
+                          jnp.argmax(logits, -1) == jnp.argmax(one_hot, -1), target_weights)
 
     key = jax.random.key(seed)
     return adam_pair(outer_loss, learning_rate, learn,

@@ -77,8 +77,6 @@ def kip_loss(params, target_images, target_labels, target_weights=None, key=None
       (loss [] float, {'accuracy': [] float}) over the targets of weight 1.
     """
     x_s, hparams = params['images'], params['hparams']
-    if target_weights is None:
-        target_weights = jnp.ones(target_images.shape[:1], target_labels.dtype)
     k_ss, k_ts = kernels(x_s, target_images, hparams, key, axis_name)
     predictions = krr_predict(k_ts, k_ss, params['labels'], reg)
     num_classes = target_labels.shape[-1]
@@ -87,9 +85,26 @@ def kip_loss(params, target_images, target_labels, target_weights=None, key=None
         per_target = optax.softmax_cross_entropy(logits, target_labels + 1.0 / num_classes)
     else:
         per_target = 0.5 * jnp.mean((predictions - target_labels) ** 2, axis=-1)
+    correct = jnp.argmax(predictions, -1) == jnp.argmax(target_labels, -1)
+    return batch_mean(per_target, correct, target_weights, axis_name)
+
+
+def batch_mean(per_target, correct, target_weights=None, axis_name=None):
+    """The loss and accuracy of a target batch, over its targets of weight 1.
+
+    Args:
+      per_target: [T] float, each target's loss; correct: [T] bool, each prediction's.
+      target_weights: [T] float32, 1 for a target, 0 for padding (None: all ones).
+      axis_name: inside `shard_map`, the mesh axis the targets are split over: the sums
+        are `psum`-ed, so the result is the whole batch's on every device.
+
+    Returns:
+      (loss [] float, {'accuracy': [] float}).
+    """
+    if target_weights is None:
+        target_weights = jnp.ones(per_target.shape, per_target.dtype)
     sums = {'loss': jnp.sum(target_weights * per_target),
-            'correct': jnp.sum(target_weights * (jnp.argmax(predictions, -1)
-                                                 == jnp.argmax(target_labels, -1))),
+            'correct': jnp.sum(target_weights * correct),
             'count': jnp.sum(target_weights)}
     if axis_name is not None:
         sums = jax.lax.psum(sums, axis_name)

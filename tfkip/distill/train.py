@@ -163,7 +163,8 @@ class DistillConfig:
         random features (RFAD), or DD."""
         if self.method == 'dd':
             return dd(self.dd_network(), num_classes, image_shape,
-                      learning_rate=self.learning_rate_fn(), learn=self.learned(), random_init=self.dd_random_init, seed=self.seed)
+                      learning_rate=self.learning_rate_fn(), learn=self.learned(),
+                      random_init=self.dd_random_init, seed=self.seed)
         if self.method == 'rfad':
             kernels = step_kernels.random_features(make_feature_fn(
                 self.kernel, num_models=self.rf_models, width=self.rf_width))
