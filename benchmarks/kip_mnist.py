@@ -67,7 +67,8 @@ LIMIT_S = {'fc': 15 * 60, 'convnet': None}
 def machine():
     return {'cpu': cpu_name(), 'cores': os.cpu_count(), 'jax': jax.__version__,
             'devices': [str(d) for d in jax.devices()], 'python': platform.python_version(),
-            'xla_flags': os.environ.get('XLA_FLAGS', '')}
+            'xla_flags': os.environ.get('XLA_FLAGS', ''),
+            'openblas_num_threads': os.environ.get('OPENBLAS_NUM_THREADS')}
 
 
 def markdown(rows, info, architecture):
@@ -77,7 +78,8 @@ def markdown(rows, info, architecture):
         f'# KIP-{name} on MNIST: KRR test accuracy of the distilled set',
         '',
         f'Machine: {info["cpu"]}, {info["cores"]} cores; JAX {info["jax"]} on '
-        f'{", ".join(info["devices"])}; XLA_FLAGS={info["xla_flags"]}. Written by '
+        f'{", ".join(info["devices"])}; XLA_FLAGS={info["xla_flags"]}; '
+        f'OPENBLAS_NUM_THREADS={info.get("openblas_num_threads")}. Written by '
         f'`benchmarks/kip_mnist.py --architecture {architecture}`.',
         f'Kernel: {name} depth {kernel.depth} {kernel.kernel.upper()}, '
         f'W_std={kernel.W_std:.4f}, b_std={kernel.b_std}'

@@ -1,4 +1,4 @@
-"""XLA flags set by the entry points: added once, never over a user's own choice."""
+"""Process settings made by the entry points: added once, never over a user's own choice."""
 import os
 
 from tfkip._runtime import configure_xla_cpu
@@ -18,3 +18,12 @@ def test_users_own_setting_wins(monkeypatch):
     monkeypatch.setenv('XLA_FLAGS', f'{FLAG}=true')
     configure_xla_cpu()
     assert os.environ['XLA_FLAGS'] == f'{FLAG}=true'
+
+
+def test_one_openblas_thread_unless_the_user_chose(monkeypatch):
+    monkeypatch.delenv('OPENBLAS_NUM_THREADS', raising=False)
+    configure_xla_cpu()
+    assert os.environ['OPENBLAS_NUM_THREADS'] == '1'
+    monkeypatch.setenv('OPENBLAS_NUM_THREADS', '4')
+    configure_xla_cpu()
+    assert os.environ['OPENBLAS_NUM_THREADS'] == '4'

@@ -126,11 +126,10 @@ def make_kernel_fn(config, num_classes=10):
     if config.fast and config.architecture == 'convnet':
         return _fast_convnet_fn(config)
     max_pairs = (config.block_size or DEFAULT_BLOCK_SIZE[config.architecture]) ** 2
-    if config.fast:
-        block = lambda x1, x2, h: fc_fast.fc_kernel(x1, x2, config.depth, h['W_std'],
-                                                    h['b_std'], config.kernel)
-        return lambda x1, x2, hparams: blocked(block, x1, x2, hparams, max_pairs)
     def block(x1, x2, hparams):
+        if config.fast:
+            return fc_fast.fc_kernel(x1, x2, config.depth, hparams['W_std'],
+                                     hparams['b_std'], config.kernel)
         _, _, kernel_fn = config.stax(num_classes=num_classes, W_std=hparams['W_std'],
                                       b_std=hparams['b_std'])
         return kernel_fn(x1, x2, config.kernel)

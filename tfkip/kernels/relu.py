@@ -22,7 +22,12 @@ _ACOS_POLY = tuple(np.polynomial.polynomial.polyfit(
 def acos_float32(c):
     """arccos(c) for c: [...] in [-1, 1], by the polynomial above (float32 accuracy)."""
     a = jnp.abs(c)
-    angle = jnp.sqrt(1. - a) * jnp.polyval(jnp.asarray(_ACOS_POLY[::-1], c.dtype), a)
+    p = jnp.polyval(jnp.asarray(_ACOS_POLY[::-1], c.dtype), a)
+    # sqrt((1 - a) p^2) = sqrt(1 - a) p (P > 0 on [0, 1]), but with the sqrt last: XLA's
+    # CPU fusion recomputes a chain of cheap ops (the polynomial) inside every consumer,
+    # yet materializes an expensive op (sqrt) once. With the product last, a KIP-FC
+    # step recomputed all layers' polynomials in several backward fusions: 1.3x slower.
+    angle = jnp.sqrt((1. - a) * p * p)
     return jnp.where(c < 0, jnp.pi - angle, angle)
 
 
