@@ -6,7 +6,8 @@ import pytest
 
 from tfkip.errors import TfkipError
 from tfkip.kernels.architectures import ConvNet
-from tfkip.kernels.kernel import KernelConfig, kernel_matrix_in_chunks, make_kernel_fn
+from tfkip.kernels.kernel import (KernelConfig, _balanced, kernel_matrix_in_chunks,
+                                 make_kernel_fn)
 
 
 @pytest.mark.parametrize('kwargs,message', [
@@ -85,3 +86,10 @@ def test_convnet_kernels_match_finite_networks(prepend_conv):
     # Relative MC error: NNGP ~ 1/sqrt(64 * 8 outputs), NTK concentrates with width.
     np.testing.assert_allclose(nngp.mean(0), exact.nngp, rtol=0.1)
     np.testing.assert_allclose(ntk.mean(0), exact.ntk, rtol=0.03)
+
+
+@pytest.mark.parametrize('n, size, expected', [(1000, 300, 250), (1000, 250, 250), (5, 3, 3),
+                                               (7, 3, 3), (2, 10, 2), (501, 250, 167)])
+def test_blocks_are_equal_and_as_few_as_the_size_allows(n, size, expected):
+    assert _balanced(n, size) == expected
+    assert -(-n // expected) == -(-n // min(n, size))  # no more blocks than `size` makes
