@@ -41,12 +41,16 @@ def main(argv=None):
                         help='steps between held-out evaluations (default: 2000)')
     parser.add_argument('--b', type=float, default=0.1, help='initial b_std (default: 0.1)')
     parser.add_argument('--seed', type=int, default=0, help='seed (default: 0)')
+    parser.add_argument('--block_size', type=int, default=None,
+                        help='kernel blocks of at most block_size**2 pairs (default: the '
+                             "kernel's, one block at these sizes; kip_mnist.py's 50/class "
+                             'row uses 250)')
     a = parser.parse_args(argv)
     train, test = sources.load(a.data, 'train'), sources.load(a.data, 'test')
     stats = preprocess.fit(preprocess.PreprocessConfig(zca=False, per_image_norm=a.norm), train)
     train, test = preprocess.transform(stats, train), preprocess.transform(stats, test)
     config = DistillConfig(
-        KernelConfig('fc', depth=a.depth, kernel=a.kernel, b_std=a.b),
+        KernelConfig('fc', depth=a.depth, kernel=a.kernel, b_std=a.b, block_size=a.block_size),
         images_per_class=a.ipc, steps=a.steps, learning_rate=a.lr, lr_schedule='cosine',
         target_batch_size=a.T, eval_every=a.eval_every, learn_hparams=a.hp,
         final_label_solve=a.ls, seed=a.seed)

