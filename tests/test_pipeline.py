@@ -49,14 +49,18 @@ def test_run_makes_every_stage_and_a_rerun_resumes(tmp_path, capsys):
     assert run(tmp_path) == 0
     out = capsys.readouterr().out
     run_dir = tmp_path / 'run'
-    assert f"tfds.load('kip_digits/fc_ipc1', data_dir='{run_dir}/tfds')" in out
+    # tfkip run's preset: RFAD on the ConvNet family, fixed labels, augmentation.
+    published = 'kip_digits/rfad_convnet_fixedlabels_aug_ipc1'
+    assert f"tfds.load('{published}', data_dir='{run_dir}/tfds')" in out
     report = json.loads((run_dir / 'report.json').read_text())
     assert 0.1 < report['krr_accuracy'] <= 1 and 0 < report['baseline_krr_accuracy'] <= 1
-    assert len(report['transfer']['accuracies']) == 1 and report['baseline_transfer']
+    (transfer,), (baseline,) = report['transfer'], report['baseline_transfer']
+    assert transfer['protocol'] == baseline['protocol'] == 'standard'
+    assert transfer['network'] == 'convnet' and len(transfer['accuracies']) == 1
     assert set(report['seconds_per_stage']) == set(stages.STAGES) - {'report'}
     for name in ('report.md', 'distilled.png', 'curves.png'):
         assert (run_dir / name).stat().st_size > 0
-    rows = tfds.as_numpy(tfds.load('kip_digits/fc_ipc1', split='train', batch_size=-1,
+    rows = tfds.as_numpy(tfds.load(published, split='train', batch_size=-1,
                                    data_dir=str(run_dir / 'tfds')))
     assert rows['image'].shape == (10, 8, 8, 1)
 
@@ -109,3 +113,22 @@ def test_skipping_a_stage_a_later_one_needs_is_a_clear_error(tmp_path, capsys):
     assert 'give --dataset' in capsys.readouterr().err
     assert cli.main(['run', '--run-dir', str(tmp_path)]) == 2
     assert '--source is required' in capsys.readouterr().err
+
+
+def test_the_report_says_so_when_the_distilled_set_does_not_beat_random():
+    from tfkip.pipeline.report import _transfer_rows
+
+    def result(mean, std):
+        return {'protocol': 'standard', 'network': 'convnet', 'mean': mean, 'std': std,
+                'accuracies': [mean] * 5}
+    rows, verdicts = _transfer_rows({'transfer': [result(0.5, 0.01)],
+                                     'baseline_transfer': [result(0.6, 0.01)]})
+    assert rows == ['| Keras convnet, `standard` protocol | 50.00% ± 1.00 (5 seeds) | '
+                    '60.00% ± 1.00 (5 seeds) |']
+    assert len(verdicts) == 1 and 'does not beat a random real subset' in verdicts[0]
+    _, verdicts = _transfer_rows({'transfer': [result(0.61, 0.01)],
+                                  'baseline_transfer': [result(0.6, 0.01)]})
+    assert 'within two standard deviations' in verdicts[0]
+    _, verdicts = _transfer_rows({'transfer': [result(0.7, 0.01)],
+                                  'baseline_transfer': [result(0.6, 0.01)]})
+    assert verdicts == []

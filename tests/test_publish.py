@@ -133,14 +133,19 @@ def test_transfer_command_trains_on_the_published_set(tmp_path, capsys):
     data_dir = str(tmp_path / 'tfds')
     assert cli.main(['publish', '--artifact', str(tmp_path / 'set.npz'), '--dataset',
                      'kip_mnist', '--config', 'fc_ipc1', '--data-dir', data_dir]) == 0
+    capsys.readouterr()  # publish's own line
     rng = np.random.default_rng(1)
     np.savez(tmp_path / 'real.npz', test_images=rng.uniform(0, 255, (30, 28, 28, 1)),
              test_labels=np.arange(30) % 10)
     assert cli.main(['transfer', '--dataset', 'kip_mnist/fc_ipc1', '--data-dir', data_dir,
                      '--test-source', str(tmp_path / 'real.npz'), '--width', '4', '--steps',
-                     '2', '--seeds', '0', '1']) == 0
-    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert len(result['accuracies']) == 2 and 0 <= result['mean'] <= 1
+                     '2', '--seeds', '0', '1', '--protocol', 'standard', 'kip']) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    results = [json.loads(line) for line in lines if line.startswith('{')]
+    assert [r['protocol'] for r in results] == ['standard', 'kip']
+    for result in results:  # an FC kernel's set trains the MLP
+        assert len(result['accuracies']) == 2 and 0 <= result['mean'] <= 1
+        assert result['network'] == 'mlp' and result['steps'] == 2
     assert cli.main(['transfer', '--dataset', 'kip_mnist/fc_ipc10', '--data-dir', data_dir,
                      '--test-source', str(tmp_path / 'real.npz')]) == 2
     assert 'kip_mnist/fc_ipc10 is not published' in capsys.readouterr().err

@@ -60,3 +60,28 @@ def test_fresh_networks_every_step_follow_the_seed(train_data):
 def test_bad_rfad_settings_are_clear_errors(change, message):
     with pytest.raises(TfkipError, match=message):
         dataclasses.replace(RFAD, **change)
+
+
+def test_augmentation_in_the_loss_changes_the_step_and_resumes_exactly(train_data, tmp_path):
+    # The support images pass through one DSA group a step, drawn from the step's key.
+    augmented = dataclasses.replace(RFAD, augmentation=('crop', 'flip', 'color'),
+                                    learn_labels=False)
+    plain = run(dataclasses.replace(augmented, augmentation=()), train_data)
+    straight = run(augmented, train_data)
+    assert not np.allclose(straight.images, plain.images)
+    assert straight.metadata['config']['augmentation'] == ('crop', 'flip', 'color')
+    np.testing.assert_array_equal(straight.labels, plain.labels)  # fixed labels stay fixed
+    run(dataclasses.replace(augmented, steps=3), train_data, workdir=str(tmp_path))
+    resumed = run(augmented, train_data, workdir=str(tmp_path))
+    np.testing.assert_array_equal(resumed.images, straight.images)
+    with pytest.raises(TfkipError, match="augmentation applies to the kip and rfad methods, "
+                                         "not 'dd'"):
+        dataclasses.replace(RFAD, method='dd', augmentation=('crop',))
+
+
+def test_the_held_out_curve_starts_at_step_0(train_data, test_data):
+    result = run(RFAD, train_data, eval_data=test_data)
+    steps = [h['step'] for h in result.metadata['history']]
+    assert steps == [0, 3, 6]
+    _, _, start = evaluate_start(RFAD, train_data, test_data)
+    assert result.metadata['history'][0]['eval_accuracy'] == start['accuracy']

@@ -108,6 +108,10 @@ def _add_distill_args(parser):
                     help='initial inner step size (each step\'s is learned) ' + DEFAULTS_NOTE)
     dd.add_argument('--dd-fixed-init', dest='dd_random_init', action='store_false',
                     help='one fixed network initialisation (default: a fresh one every step)')
+    parser.add_argument('--augmentation', nargs='*', default=[], metavar='OP',
+                        help='kip, rfad: DSA groups applied to the support images inside the '
+                             'loss, one drawn per step (color crop cutout flip scale rotate; '
+                             'no flip for digits) (default: none)')
     parser.add_argument('--no-learn-labels', dest='learn_labels', action='store_false',
                         help='keep the support labels fixed (one-hot minus 1/C)')
     parser.add_argument('--learn-hparams', action='store_true',
@@ -155,38 +159,68 @@ def _distill_config(args):
         rf_models=args.rf_models, rf_width=args.rf_width, dd_architecture=args.dd_architecture,
         dd_depth=args.dd_depth, dd_width=args.dd_width, dd_inner_steps=args.dd_inner_steps,
         dd_step_size=args.dd_step_size, dd_random_init=args.dd_random_init,
-        learn_labels=args.learn_labels, learn_hparams=args.learn_hparams,
+        augmentation=tuple(args.augmentation), learn_labels=args.learn_labels,
+        learn_hparams=args.learn_hparams,
         final_label_solve=args.final_label_solve, seed=args.seed,
         eval_every=args.eval_every, eval_size=args.eval_size,
         checkpoint_every=args.checkpoint_every)
 
 
+# The transfer options each protocol presets; a flag given overrides them all.
+_TRANSFER_OPTIONS = (
+    ('model', str, 'convnet, mlp, or auto: the network of the kernel the set was distilled '
+                   'with (mlp for fc)'),
+    ('width', int, 'conv channels (mlp: units)'), ('depth', int, 'conv blocks (mlp: layers)'),
+    ('normalization', str, 'none, instance or batch'), ('pooling', str, 'avg or max'),
+    ('init', str, "keras (Keras's initialisers) or kernel (N(0, W_std^2/fan_in))"),
+    ('loss', str, 'xent (argmax labels), mse (label vectors) or auto (xent for one-hot '
+                  'labels, mse for learned ones)'),
+    ('optimizer', str, 'sgd or adam'), ('learning_rate', float, 'learning rate'),
+    ('momentum', float, 'SGD momentum'), ('weight_decay', float, 'L2 weight decay'),
+    ('schedule', str, 'step (x0.1 at half), cosine or constant'),
+    ('epochs', int, 'passes over the set'), ('steps', int, 'batches (overrides --epochs)'),
+    ('batch_size', int, 'batch size (capped at the set size)'))
+
+
 def _add_transfer_args(parser, prefix=''):
     """The Keras transfer protocol's options, named --<prefix><option> (`transfer` takes
     them plain; `run`, whose KIP options have the same names, with prefix 'transfer-')."""
-    from tfkip.transfer.train import TransferConfig
-    defaults = TransferConfig()
-    group = parser.add_argument_group('Keras transfer')
-    for field, kind, help_text in (
-            ('width', int, 'conv channels'), ('depth', int, 'conv + pool blocks'),
-            ('normalization', str, 'none, instance or batch'), ('pooling', str, 'avg or max'),
-            ('loss', str, 'mse (soft labels) or xent (argmax labels)'),
-            ('optimizer', str, 'adam or sgd'), ('learning_rate', float, 'learning rate'),
-            ('schedule', str, 'constant or cosine'), ('steps', int, 'training steps'),
-            ('batch_size', int, 'batch size (capped at the set size)')):
-        group.add_argument(f'--{prefix}{field.replace("_", "-")}', type=kind,
-                           default=getattr(defaults, field), help=help_text + ' ' + DEFAULTS_NOTE)
-    group.add_argument(f'--{prefix}augmentation', action='store_true',
-                       help='random translations (1/8)')
-    group.add_argument(f'--{prefix}seeds', type=int, nargs='+', default=list(defaults.seeds),
-                       help='one model per seed ' + DEFAULTS_NOTE)
+    from tfkip.transfer.train import PROTOCOLS
+    group = parser.add_argument_group(
+        'Keras transfer', 'Each protocol presets every option below (standard: ConvNet-3 '
+        'width 128, instance norm, SGD 0.01 momentum 0.9, weight decay 5e-4, lr x0.1 at half, '
+        '1000 epochs, batch 256, DSA augmentation; kip: the KIP authors\' ConvNet training, '
+        'MSE, 5000 steps, batch 100, cosine, L2 1e-3); a flag given overrides it for every '
+        'protocol.')
+    group.add_argument(f'--{prefix}protocol', nargs='+', default=['standard'],
+                       choices=tuple(PROTOCOLS), metavar='PROTOCOL',
+                       help=f'one or more of {", ".join(PROTOCOLS)} ' + DEFAULTS_NOTE)
+    for field, kind, help_text in _TRANSFER_OPTIONS:
+        group.add_argument(f'--{prefix}{field.replace("_", "-")}', type=kind, default=None,
+                           help=help_text + " (default: the protocol's)")
+    group.add_argument(f'--{prefix}augmentation', nargs='*', default=None, metavar='OP',
+                       help='DSA groups applied in training (color crop cutout flip scale '
+                            "rotate); none: give the flag alone (default: the protocol's; "
+                            'standard drops flip for digit datasets)')
+    group.add_argument(f'--{prefix}seeds', type=int, nargs='+', default=None,
+                       help="one model per seed (default: the protocol's, 0 1 2 3 4)")
 
 
-def _transfer_config(args, prefix=''):
-    from tfkip.transfer.train import TransferConfig
-    values = {f.name: getattr(args, prefix.replace('-', '_') + f.name)
-              for f in dataclasses.fields(TransferConfig)}
-    return TransferConfig(**dict(values, seeds=tuple(values['seeds'])))
+def _transfer_configs(args, prefix='', dataset=None):
+    """One TransferConfig per protocol named, with the flags given as overrides."""
+    from tfkip import augment
+    from tfkip.transfer.train import protocol
+    dest = prefix.replace('-', '_')
+    overrides = {field: getattr(args, dest + field) for field, _, _ in _TRANSFER_OPTIONS}
+    overrides['seeds'] = getattr(args, dest + 'seeds')
+    augmentation = getattr(args, dest + 'augmentation')
+    configs = []
+    for name in dict.fromkeys(getattr(args, dest + 'protocol')):
+        config = protocol(name, **overrides)
+        ops = (augmentation if augmentation is not None else
+               [op for op in config.augmentation if op in augment.for_dataset(dataset)])
+        configs.append(dataclasses.replace(config, augmentation=tuple(ops)))
+    return tuple(configs)
 
 
 def _preprocess_config(args):
@@ -304,6 +338,8 @@ def build_parser():
     _add_distill_args(r)
     _add_preprocess_args(r, 'preprocessing (the Beam stage; in memory if it is skipped)')
     _add_transfer_args(r, prefix='transfer-')
+    from tfkip.pipeline import RUN_DEFAULTS
+    r.set_defaults(**RUN_DEFAULTS)  # augmentation None: the dataset's DSA groups
     parser.run_parser = r  # main() sets its defaults from --config-file
     return parser
 
@@ -385,8 +421,8 @@ def _transfer(args):
     from tfkip.publish import builder_class
     from tfkip.transfer import ZCAWhitening, train_and_evaluate
 
-    config = _transfer_config(args)
-    builder_class(args.dataset.split('/')[0])  # registers it: info.metadata has the stats
+    dataset = args.dataset.split('/')[0]
+    builder_class(dataset)  # registers it: info.metadata has the stats
     builder = tfds.builder(args.dataset, data_dir=args.data_dir)
     if not builder.is_prepared():
         raise TfkipError(f'{args.dataset} is not published in {args.data_dir}; run '
@@ -397,11 +433,13 @@ def _transfer(args):
     stats = builder.info.metadata.stats
     whitening = (None if isinstance(source, sources.Prepared) or stats is None
                  else ZCAWhitening.from_stats(stats))
-    result = train_and_evaluate(
-        config, rows['image'], rows['soft_label'], test.images, test.labels,
-        whitening=whitening,
-        progress=lambda seed, acc: print(f'seed {seed}: test accuracy {acc:.4f}', flush=True))
-    print(json.dumps({'dataset': args.dataset, 'split': args.eval_split, **result}))
+    for config in _transfer_configs(args, dataset=dataset):
+        result = train_and_evaluate(
+            config, rows['image'], rows['soft_label'], test.images, test.labels,
+            whitening=whitening, architecture=builder.builder_config.variant.kernel,
+            progress=lambda seed, acc: print(f'{config.protocol} seed {seed}: test accuracy '
+                                             f'{acc:.4f}', flush=True))
+        print(json.dumps({'dataset': args.dataset, 'split': args.eval_split, **result}))
 
 
 def _run(args):
@@ -414,10 +452,14 @@ def _run(args):
     dataset = args.dataset or dataset_for_source(args.source)
     if dataset is None:
         raise TfkipError(f'cannot tell which kip_* dataset {args.source} is; give --dataset')
+    if args.augmentation is None:
+        from tfkip import augment
+        args.augmentation = (augment.for_dataset(dataset) if args.method in ('kip', 'rfad')
+                             else ())
     config = pipeline.RunConfig(
         source=args.source, run_dir=args.run_dir, dataset=dataset,
         preprocess=_preprocess_config(args), distill=_distill_config(args),
-        transfer=_transfer_config(args, 'transfer-'), skip=tuple(args.skip),
+        transfer=_transfer_configs(args, 'transfer-', dataset), skip=tuple(args.skip),
         train_split=args.train_split, eval_split=args.eval_split,
         tfds_data_dir=args.tfds_data_dir)
     outputs = pipeline.run(config, log=_log)

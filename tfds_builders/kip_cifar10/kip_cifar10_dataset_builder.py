@@ -1,5 +1,5 @@
 """kip_cifar10: CIFAR-10 distilled with KIP (Nguyen et al. 2021); see README.md."""
-from tfkip.publish.builder import KipBuilder, Variant, configs
+from tfkip.publish.builder import KipBuilder, configs, every_variant
 
 
 class Builder(KipBuilder):
@@ -8,9 +8,4 @@ class Builder(KipBuilder):
                    'truck')
     IMAGE_SHAPE = (32, 32, 3)
     DEFAULT_BUILDER_CONFIG_NAME = 'convnet_zca_ipc10'
-    BUILDER_CONFIGS = configs(
-        images_per_class=(1, 10, 50),
-        variants=[Variant('convnet', zca=True),
-                  Variant('convnet', zca=True, learned_labels=False),
-                  Variant('fc', zca=True),
-                  Variant('convnet', zca=True, method='rfad')])
+    BUILDER_CONFIGS = configs(images_per_class=(1, 10, 50), variants=every_variant(zca=True))

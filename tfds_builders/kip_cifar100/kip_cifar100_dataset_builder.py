@@ -1,7 +1,7 @@
 """kip_cifar100: CIFAR-100 distilled with KIP (Nguyen et al. 2021); see README.md."""
 from etils import epath
 
-from tfkip.publish.builder import KipBuilder, Variant, configs
+from tfkip.publish.builder import KipBuilder, configs, every_variant
 
 
 class Builder(KipBuilder):
@@ -9,9 +9,4 @@ class Builder(KipBuilder):
     CLASS_NAMES = tuple((epath.Path(__file__).parent / 'label_names.txt').read_text().split())
     IMAGE_SHAPE = (32, 32, 3)
     DEFAULT_BUILDER_CONFIG_NAME = 'convnet_zca_ipc10'
-    BUILDER_CONFIGS = configs(
-        images_per_class=(1, 10),
-        variants=[Variant('convnet', zca=True),
-                  Variant('convnet', zca=True, learned_labels=False),
-                  Variant('fc', zca=True),
-                  Variant('convnet', zca=True, method='rfad')])
+    BUILDER_CONFIGS = configs(images_per_class=(1, 10), variants=every_variant(zca=True))

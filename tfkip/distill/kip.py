@@ -31,6 +31,7 @@ LOSSES = ('mse', 'platt')
 # RFAD's Platt temperature starts here: centered one-hot targets put a confident KRR
 # prediction about 1 above the others, which is then a logit margin of 10.
 PLATT_TEMPERATURE = 0.1
+AUGMENT_STREAM = 1 << 20  # folded into a step's key for its augmentation draws
 
 
 class KIPState(NamedTuple):
@@ -55,7 +56,7 @@ class KIP(NamedTuple):
 
 
 def kip_loss(params, target_images, target_labels, target_weights=None, key=None, *,
-             kernels, reg, loss='mse', axis_name=None):
+             kernels, reg, loss='mse', augment=None, axis_name=None):
     """KRR loss of the support set `params` on one target batch.
 
     Args:
@@ -69,6 +70,9 @@ def kip_loss(params, target_images, target_labels, target_weights=None, key=None
       loss: 'mse', 0.5 * mean squared error of the KRR predictions; or 'platt', the
         cross-entropy of softmax(predictions / exp(params['log_temperature'])) (RFAD's
         Platt-scaled loss; the temperature is learned).
+      augment: `augment(x_s, key) -> x_s` (`tfkip.augment.dsa.make_augment`), applied to the
+        support images with a key drawn from `key` (differentiable: the images learn to
+        survive it, the paper's "aug"), or None.
       axis_name: inside `shard_map`, the mesh axis the targets are split over: the
         support-side kernel work is split too and the sums are `psum`-ed, so the loss is
         the whole batch's on every device.
@@ -77,6 +81,9 @@ def kip_loss(params, target_images, target_labels, target_weights=None, key=None
       (loss [] float, {'accuracy': [] float}) over the targets of weight 1.
     """
     x_s, hparams = params['images'], params['hparams']
+    if augment is not None:
+        # Its own stream: the random features' networks stay those of `key`.
+        x_s = augment(x_s, jax.random.fold_in(key, AUGMENT_STREAM))
     k_ss, k_ts = kernels(x_s, target_images, hparams, key, axis_name)
     predictions = krr_predict(k_ts, k_ss, params['labels'], reg)
     num_classes = target_labels.shape[-1]
@@ -128,7 +135,8 @@ def masked_adam(learning_rate, learn):
                                            value) for name, value in params.items()})
 
 
-def kip(kernels, *, learning_rate, reg, learn=('images',), loss='mse', seed=0, mesh=None):
+def kip(kernels, *, learning_rate, reg, learn=('images',), loss='mse', augment=None, seed=0,
+        mesh=None):
     """Builds the KIP init/update pair (RFAD with random-feature step kernels).
 
     Args:
@@ -139,6 +147,7 @@ def kip(kernels, *, learning_rate, reg, learn=('images',), loss='mse', seed=0, m
       reg: KRR ridge relative to tr(K_ss)/|S|.
       learn: which of `LEARNABLE` to learn ('log_temperature' goes with loss 'platt').
       loss: 'mse' or 'platt' (see `kip_loss`).
+      augment: differentiable augmentation of the support images (see `kip_loss`), or None.
       seed: seeds the random draws of each step (fresh networks for random features):
         step i uses `fold_in(key(seed), i)`, so a resumed run draws what an uninterrupted
         one would.
@@ -174,7 +183,7 @@ def kip(kernels, *, learning_rate, reg, learn=('images',), loss='mse', seed=0, m
 
     def objective(params, *batch, **kwargs):
         return kip_loss(frozen(params, learn), *batch, kernels=kernels, reg=reg, loss=loss,
-                        **kwargs)
+                        augment=augment, **kwargs)
 
     loss_fn = objective
     if mesh is not None:

@@ -23,7 +23,9 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
+from tfkip import augment
 from tfkip.artifacts.distilled_set import DistilledSet
+from tfkip.augment.dsa import make_augment
 from tfkip.distill import checkpoint, coresets, distributed, step_kernels
 from tfkip.distill.dd import Network, dd, fresh_network_accuracy, raw_step_sizes
 from tfkip.distill.kip import LOSSES, PLATT_TEMPERATURE, kip
@@ -70,6 +72,8 @@ class DistillConfig:
       dd_inner_steps: DD: unrolled gradient steps per outer step (K).
       dd_step_size: DD: the initial inner step size (each of the K is learned).
       dd_random_init: DD: a fresh network initialisation every outer step (else one fixed).
+      augmentation: KIP / RFAD: DSA groups (`tfkip.augment.OPS`) applied to the support
+        images inside the loss, one group per step (`tfkip.augment.dsa`); () for none.
       learn_labels: learn the support labels as well as the images.
       learn_hparams: learn the kernel's W_std and b_std as well.
       final_label_solve: after the KIP steps, replace the support labels by Label
@@ -97,6 +101,7 @@ class DistillConfig:
     dd_inner_steps: int = 10
     dd_step_size: float = 0.01
     dd_random_init: bool = True
+    augmentation: tuple = ()
     learn_labels: bool = True
     learn_hparams: bool = False
     final_label_solve: bool = False
@@ -109,6 +114,10 @@ class DistillConfig:
     def __post_init__(self):
         if self.method not in METHODS:
             raise TfkipError(f'unknown method {self.method!r}; choose one of {METHODS}')
+        object.__setattr__(self, 'augmentation', augment.check_ops(self.augmentation))
+        if self.augmentation and self.method not in ('kip', 'rfad'):
+            raise TfkipError(f'augmentation applies to the kip and rfad methods, not '
+                             f'{self.method!r}')
         if self.lr_schedule not in SCHEDULES:
             raise TfkipError(f'unknown lr_schedule {self.lr_schedule!r}; choose one of '
                              f'{SCHEDULES}')
@@ -171,7 +180,8 @@ class DistillConfig:
         else:
             kernels = step_kernels.exact(make_kernel_fn(self.kernel, num_classes))
         return kip(kernels, learning_rate=self.learning_rate_fn(), reg=self.reg,
-                   learn=self.learned(), loss=self.loss, seed=self.seed, mesh=mesh)
+                   learn=self.learned(), loss=self.loss, seed=self.seed, mesh=mesh,
+                   augment=make_augment(self.augmentation) if self.augmentation else None)
 
 
 _DIVERGED = ('the support kernel is too ill-conditioned for float32. Raise --reg (e.g. 10x) '
@@ -359,6 +369,10 @@ def _run_kip(config, train, params, eval_data, workdir, log, progress, run_eval,
                                 if eval_data is not None else (None, None))
     per_class = config.target_batch_size // train.num_classes
     first = int(state.step)
+    if eval_data is not None and config.eval_every and first == 0:
+        result = run_eval(state.params, eval_images, eval_labels)  # the curve's step 0
+        history.append({'step': 0, 'loss': None, 'eval_accuracy': result['accuracy'],
+                        'eval_mse': result['mse']})
     bar = tqdm(total=config.steps, initial=min(first, config.steps), disable=not progress,
                desc=config.method.upper(), unit='step', dynamic_ncols=True)
     for step in range(first, config.steps):

@@ -13,7 +13,7 @@ from tfkip.distill.train import DistillConfig
 from tfkip.errors import TfkipError
 from tfkip.preprocess import PreprocessConfig
 from tfkip.pipeline import STAGES
-from tfkip.transfer.train import TransferConfig
+from tfkip.transfer.train import PROTOCOLS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,7 +26,8 @@ class RunConfig:
       dataset: the `kip_*` TFDS dataset to publish to.
       preprocess: the Beam stage's standardization / ZCA.
       distill: KIP or Label Solve.
-      transfer: the Keras protocol (also used for the random-subset baseline).
+      transfer: the Keras protocols (TransferConfigs), each also run on the random-subset
+        baseline.
       skip: stages not to run; later stages use their earlier outputs, if any.
       train_split, eval_split: the source's splits to distill and to test on.
       tfds_data_dir: TFDS data_dir for `tfds:` sources.
@@ -36,7 +37,7 @@ class RunConfig:
     dataset: str
     preprocess: PreprocessConfig = PreprocessConfig()
     distill: DistillConfig = DistillConfig()
-    transfer: TransferConfig = TransferConfig()
+    transfer: tuple = (PROTOCOLS['standard'],)
     skip: tuple = ()
     train_split: str = 'train'
     eval_split: str = 'test'
@@ -57,8 +58,8 @@ class RunConfig:
                            self.eval_split, self.tfds_data_dir],
             'distill': [self.distill.to_dict()],
             'publish': [self.dataset],
-            'transfer': [dataclasses.asdict(self.transfer)],
-            'baseline': [dataclasses.asdict(self.transfer)],
+            'transfer': [dataclasses.asdict(t) for t in self.transfer],
+            'baseline': [dataclasses.asdict(t) for t in self.transfer],
             'report': [],
         }[stage]
         digest = hashlib.sha256(upstream.encode())

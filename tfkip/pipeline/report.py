@@ -1,9 +1,11 @@
 """The run report: `report.json`, `report.md` and two figures in the run directory.
 
-`distilled.png`: the distilled images, one row per class (the class each image was
-initialised from), mapped back to pixel space
-(`preprocess.invert`) and each scaled to its own range. `curves.png`: the KIP loss and the
-held-out KRR accuracy against the step.
+`distilled.png`: the distilled images, one row per class (each image under its current
+argmax label, which learned labels may have moved), mapped back to pixel space
+(`preprocess.invert`) and each scaled to its own range. `curves.png`: the loss and the
+held-out KRR accuracy against the step, from step 0 (the real images distillation starts from).
+The markdown puts the distilled set beside a random real subset of the same size under every
+transfer protocol of the run, and says so in a sentence when the distilled set does not win.
 """
 import json
 import os
@@ -43,9 +45,9 @@ def _summary(config, outputs, timings):
         'seconds_per_stage': timings,
         'krr_accuracy': distill.get('krr_accuracy'),
         'steps': distill.get('steps'),
-        'transfer': transfer or None,
+        'transfer': (transfer or {}).get('results'),
         'baseline_krr_accuracy': (baseline.get('krr') or {}).get('accuracy'),
-        'baseline_transfer': baseline.get('transfer'),
+        'baseline_transfer': (baseline.get('transfer') or {}).get('results'),
         'published': published and dict(
             published, load=f"tfds.load('{published['dataset']}', "
                              f"data_dir='{published['data_dir']}')"),
@@ -62,9 +64,33 @@ def _transfer_cell(result):
     return f'{100 * result["mean"]:.2f}% ± {100 * result["std"]:.2f} ({len(result["accuracies"])} seeds)'
 
 
+def _transfer_rows(s):
+    """(table rows, verdict sentences): distilled vs random under each protocol."""
+    distilled = {r['protocol']: r for r in s['transfer'] or []}
+    random = {r['protocol']: r for r in s['baseline_transfer'] or []}
+    rows, verdicts = [], []
+    for name in dict.fromkeys([*distilled, *random]):
+        d, r = distilled.get(name), random.get(name)
+        network = (d or r)['network']
+        rows.append(f'| Keras {network}, `{name}` protocol | {_transfer_cell(d)} | '
+                    f'{_transfer_cell(r)} |')
+        if d and r:
+            gap = 100 * (d['mean'] - r['mean'])
+            if gap <= 0:
+                verdicts.append(f'**The distilled set does not beat a random real subset of the '
+                                f'same size under the `{name}` protocol** ({100 * d["mean"]:.2f}% '
+                                f'against {100 * r["mean"]:.2f}%): for training this network, '
+                                f'random real images are as good.')
+            elif gap <= 2 * 100 * max(d['std'], r['std']):
+                verdicts.append(f'Under the `{name}` protocol the distilled set is ahead by '
+                                f'{gap:.2f} points, within two standard deviations of the seeds.')
+    return rows, verdicts
+
+
 def _markdown(s):
     c = s['config']
     d = c['distill']
+    rows, verdicts = _transfer_rows(s)
     lines = [
         f'# tfkip run: {c["source"]} -> {c["dataset"]}',
         '',
@@ -77,9 +103,9 @@ def _markdown(s):
         '|---|---|---|',
         f'| KRR test accuracy | {_percent(s["krr_accuracy"])} | '
         f'{_percent(s["baseline_krr_accuracy"])} |',
-        f'| Keras ConvNet test accuracy | {_transfer_cell(s["transfer"])} | '
-        f'{_transfer_cell(s["baseline_transfer"])} |',
+        *rows,
         '',
+        *[line for v in verdicts for line in (v, '')],
         '| stage | seconds |',
         '|---|---|',
         *[f'| {stage} | {seconds:.1f} |' for stage, seconds in s['seconds_per_stage'].items()],
@@ -114,11 +140,7 @@ def _image_grid(distilled, path):
     from tfkip.preprocess import invert
     stats = distilled_set.load_preprocessing(distilled)
     images = invert(stats, distilled.images) if stats is not None else distilled.images
-    ipc = (distilled.metadata.get('config') or {}).get('images_per_class')
-    # tfkip sets are class-major: row = the class an image started from (learned labels
-    # may move its argmax); other sets go by the argmax.
-    classes = (np.arange(len(images)) // ipc if ipc and len(images) == ipc * distilled.num_classes
-               else distilled.class_ids)
+    classes = distilled.class_ids  # what a network trained on the set is told
     names = distilled.metadata.get('class_names') or [str(c) for c in range(distilled.num_classes)]
     columns = min(MAX_PER_CLASS, max(int(np.sum(classes == c)) for c in range(len(names))))
     plt = _pyplot()
@@ -141,12 +163,12 @@ def _image_grid(distilled, path):
 
 
 def _curves(metadata, path):
-    """curves.png: the KIP loss on the target batches, and the held-out KRR accuracy."""
+    """curves.png: the loss on the target batches, and the held-out KRR accuracy."""
     losses, history = metadata.get('losses') or [], metadata.get('history') or []
     plt = _pyplot()
     figure, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(9, 3.2))
     loss_ax.plot([h['step'] for h in losses], [h['loss'] for h in losses])
-    loss_ax.set(xlabel='step', ylabel='KIP loss (target batch)', yscale='log')
+    loss_ax.set(xlabel='step', ylabel='loss (target batch)', yscale='log')
     acc_ax.plot([h['step'] for h in history], [h['eval_accuracy'] for h in history], marker='.')
     acc_ax.set(xlabel='step', ylabel='held-out KRR accuracy')
     figure.tight_layout()

@@ -96,29 +96,36 @@ def _publish(config, outputs, log, data):
 
 def _transfer(config, outputs, log, data):
     import tensorflow_datasets as tfds
-    from tfkip.transfer import train_and_evaluate
     published = _needs(outputs, 'publish', 'transfer')
     rows = tfds.as_numpy(tfds.load(published['dataset'], split='train', batch_size=-1,
                                    data_dir=published['data_dir']))
     _, test, _ = data()  # already in the set's preprocessed space
-    return train_and_evaluate(
-        config.transfer, rows['image'], rows['soft_label'], test.images, test.labels,
-        progress=lambda seed, acc: log(f'transfer seed {seed}: test accuracy {acc:.4f}'))
+    return _each_protocol(config, rows['image'], rows['soft_label'], test, log, 'transfer')
+
+
+def _each_protocol(config, images, labels, test, log, what):
+    """{'results': [train_and_evaluate's result under each of config.transfer]}."""
+    from tfkip.transfer import train_and_evaluate
+    results = []
+    for transfer in config.transfer:
+        results.append(train_and_evaluate(
+            transfer, images, labels, test.images, test.labels,
+            architecture=config.distill.kernel.architecture,
+            progress=lambda seed, acc: log(f'{what} ({transfer.protocol} protocol) seed {seed}: '
+                                           f'test accuracy {acc:.4f}')))
+    return {'results': results}
 
 
 def _baseline(config, outputs, log, data):
     """The real images KIP starts from (a random class-balanced subset of the same size),
     one-hot labels: KRR with the same kernel and the same Keras protocol."""
     from tfkip.distill.train import evaluate_start
-    from tfkip.transfer import train_and_evaluate
     train, test, _ = data()
     images, labels, krr = evaluate_start(config.distill, train, test)
     log(f'baseline: random subset KRR accuracy {krr["accuracy"]:.4f}')
     result = {'krr': krr}
     if 'transfer' not in config.skip:
-        result['transfer'] = train_and_evaluate(
-            config.transfer, images, labels, test.images, test.labels,
-            progress=lambda seed, acc: log(f'baseline transfer seed {seed}: {acc:.4f}'))
+        result['transfer'] = _each_protocol(config, images, labels, test, log, 'baseline')
     return result
 
 

@@ -66,6 +66,18 @@ class KipConfig(tfds.core.BuilderConfig):
                         f'{labels}{", augmentation" if variant.augmentation else ""}.')
 
 
+def every_variant(zca):
+    """Every way tfkip makes a set, on images standardized (zca=False) or ZCA-whitened: KIP
+    (and Label Solve) and RFAD on either kernel, labels learned or fixed, with or without
+    augmentation in the loss; DD on either network, labels learned or fixed; the coresets."""
+    return ([Variant(kernel, zca=zca, learned_labels=learned, augmentation=aug, method=method)
+             for method in ('kip', 'rfad') for kernel in ('convnet', 'fc')
+             for learned in (True, False) for aug in (False, True)]
+            + [Variant(network, zca=zca, learned_labels=learned, method='dd')
+               for network in ('convnet', 'fc') for learned in (True, False)]
+            + [Variant(None, zca=zca, learned_labels=False, method=m) for m in CORESETS])
+
+
 def configs(images_per_class, variants):
     """BuilderConfigs for every (variant, images per class); the first one is the default."""
     return [KipConfig(v, ipc) for v in variants for ipc in images_per_class]

@@ -35,6 +35,7 @@ def _made_as(meta):
              # Label Solve's labels are solved, not one-hot: not a 'fixedlabels' set.
              'learned_labels': (method == 'ls' or bool(made.get('learn_labels'))
                                 or bool(made.get('final_label_solve'))),
+             'augmentation': bool(made.get('augmentation')),
              'images_per_class': made['images_per_class']}
     if method in CORESETS:  # real images with one-hot labels, whatever kernel evaluated them
         found.update(kernel=None, learned_labels=False)
@@ -48,7 +49,7 @@ def config_for(distilled):
                          'papers?): name the builder config')
     found = _made_as(distilled.metadata)
     variant = Variant(found['kernel'], zca=found['zca'], learned_labels=found['learned_labels'],
-                      method=found['method'])
+                      augmentation=found['augmentation'], method=found['method'])
     return f'{variant.name}_ipc{found["images_per_class"]}'
 
 
@@ -66,7 +67,7 @@ def _check_variant(distilled, config, where):
         return
     variant, found = config.variant, _made_as(distilled.metadata)
     wanted = {'method': variant.method, 'kernel': variant.kernel, 'zca': variant.zca,
-              'learned_labels': variant.learned_labels,
+              'learned_labels': variant.learned_labels, 'augmentation': variant.augmentation,
               'images_per_class': config.images_per_class}
     wrong = {k: (found[k], wanted[k]) for k in wanted if found[k] != wanted[k]}
     if wrong:

@@ -1,12 +1,13 @@
-"""Keras finite-width transfer: the whitening layer, the ConvNet, train-and-test.
+"""Keras finite-width transfer: the whitening layer, the networks, DSA, the protocols.
 
 Names are imported on first use, so that `tfkip.transfer.train.TransferConfig` (the CLI's
 option defaults) does not pull in Keras and TensorFlow.
 """
 import importlib
 
-_MODULES = {'ZCAWhitening': 'layers', 'conv_net': 'models', 'TransferConfig': 'train',
-            'train_and_evaluate': 'train'}
+_MODULES = {'ZCAWhitening': 'layers', 'conv_net': 'models', 'mlp': 'models',
+            'DSAugment': 'augment', 'TransferConfig': 'train', 'PROTOCOLS': 'train',
+            'protocol': 'train', 'train_and_evaluate': 'train'}
 __all__ = sorted(_MODULES)
 
 

@@ -1,55 +1,154 @@
-"""Finite-width transfer: train the Keras ConvNet on a distilled set, test it on real images.
+"""Finite-width transfer: train a Keras network on a distilled set, test it on real images.
 
-`train_and_evaluate` trains one model per seed on (images, soft labels) with full-batch or
-mini-batch steps, then classifies the real test images passed through the set's
-`ZCAWhitening` layer, and reports each seed's accuracy with their mean and std.
+Two named protocols (`PROTOCOLS`), each one `TransferConfig`:
+
+- `standard`: the evaluation of DC / DSA / DM / MTT / DATM and the DD-Ranking benchmark:
+  ConvNet-3 of width 128 with instance normalization, ReLU and 2x2 average pooling, Keras's
+  default initialisation; SGD, learning rate 0.01, momentum 0.9, weight decay 5e-4 (an L2
+  penalty, as PyTorch's SGD applies it), the learning rate x0.1 at half the steps; batch 256;
+  1000 epochs; cross-entropy on one-hot labels, MSE on learned (soft) labels; DSA augmentation
+  (`tfkip.transfer.augment`; no flips for digits).
+- `kip`: the KIP authors' finite-network training: the paper's ConvNet (optionally an extra
+  first conv), no normalization, Flatten readout, weights N(0, W_std^2/fan_in) with
+  W_std = sqrt(2), biases N(0, 0.1^2), MSE on labels shifted by -1/C (learned labels as they
+  are), SGD momentum 0.9 with a cosine schedule, batch 100, 5000 steps, L2 1e-3, no
+  augmentation. The paper trained width 1024; the preset is 128 so that it runs on a CPU
+  (`width=1024` for the paper's).
+
+`train_and_evaluate` trains one model per seed and classifies the real test images (through
+the set's `ZCAWhitening` layer when given), reporting each seed's accuracy, mean and std.
 """
 import dataclasses
+import math
 
 import numpy as np
 
+from tfkip import augment as dsa
 from tfkip.errors import TfkipError
+
+MODELS = ('auto', 'convnet', 'mlp')
+LOSSES = ('auto', 'xent', 'mse')
+OPTIMIZERS = ('sgd', 'adam')
+SCHEDULES = ('step', 'cosine', 'constant')
+INITS = ('keras', 'kernel')
 
 
 @dataclasses.dataclass(frozen=True)
 class TransferConfig:
-    """Model, loss and optimizer of the transfer protocol.
+    """A training-and-test protocol for the Keras network.
 
-    loss: 'mse' regresses the soft label vectors (the KIP objective's labels); 'xent' is
-      softmax cross-entropy on the argmax labels.
+    Attributes:
+      protocol: the name of the preset these values started from (reports show it).
+      model: 'convnet', 'mlp' (the FC kernel's finite network), or 'auto': the network of
+        the kernel the set was distilled with (MLP for 'fc', else the ConvNet).
+      width, depth: channels (units) and conv blocks (hidden layers).
+      normalization: 'none', 'instance' or 'batch' (ConvNet).
+      pooling: 'avg' or 'max' (ConvNet).
+      prepend_conv: ConvNet: an extra 3x3 conv + ReLU before the blocks (KIP's 'ConvNet').
+      init: 'keras' (Keras's default initialisers) or 'kernel' (N(0, W_std^2/fan_in) weights,
+        N(0, b_std^2) biases: the infinite-width kernel's network at initialisation).
+      loss: 'xent' (cross-entropy on the argmax labels), 'mse' (regress the label vectors),
+        or 'auto': xent for one-hot labels, mse for learned ones.
+      optimizer: 'sgd' (with `momentum`) or 'adam'.
+      learning_rate, momentum.
+      weight_decay: L2 coefficient: the gradient of every weight gains weight_decay * w.
+      schedule: 'step' (x0.1 at half the steps), 'cosine' (to 0) or 'constant'.
+      epochs: passes over the set; `steps`, when set, counts batches instead.
+      batch_size: capped at the set's size.
+      augmentation: DSA groups (`tfkip.augment.OPS`) applied in training; () for none.
+      seeds: one model per seed.
     """
-    width: int = 64
+    protocol: str = 'standard'
+    model: str = 'auto'
+    width: int = 128
     depth: int = 3
-    normalization: str = 'none'
+    normalization: str = 'instance'
     pooling: str = 'avg'
-    loss: str = 'mse'
-    optimizer: str = 'adam'
-    learning_rate: float = 1e-3
-    schedule: str = 'cosine'
-    steps: int = 500
+    prepend_conv: bool = False
+    init: str = 'keras'
+    loss: str = 'auto'
+    optimizer: str = 'sgd'
+    learning_rate: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    schedule: str = 'step'
+    epochs: int = 1000
+    steps: int | None = None
     batch_size: int = 256
-    augmentation: bool = False
-    seeds: tuple = (0, 1, 2)
+    augmentation: tuple = dsa.OPS
+    seeds: tuple = (0, 1, 2, 3, 4)
 
     def __post_init__(self):
-        choices = {'loss': ('mse', 'xent'), 'optimizer': ('adam', 'sgd'),
-                   'schedule': ('constant', 'cosine')}
+        object.__setattr__(self, 'augmentation', dsa.check_ops(self.augmentation))
+        object.__setattr__(self, 'seeds', tuple(self.seeds))
+        choices = {'model': MODELS, 'loss': LOSSES, 'optimizer': OPTIMIZERS,
+                   'schedule': SCHEDULES, 'init': INITS,
+                   'normalization': ('none', 'instance', 'batch'), 'pooling': ('avg', 'max')}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise TfkipError(f'{name} must be one of {allowed}, got {getattr(self, name)!r}')
-        for name in ('width', 'depth', 'steps', 'batch_size'):
-            if getattr(self, name) < 1:
-                raise TfkipError(f'{name} must be >= 1, got {getattr(self, name)}')
+        for name in ('width', 'depth', 'epochs', 'batch_size'):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise TfkipError(f'{name} must be an integer >= 1, got {getattr(self, name)!r}')
+        if self.steps is not None and (not isinstance(self.steps, int) or self.steps < 1):
+            raise TfkipError(f'steps must be an integer >= 1 or None, got {self.steps!r}')
+        for name in ('learning_rate', 'momentum', 'weight_decay'):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise TfkipError(f'{name} must be a number >= 0, got {value!r}')
+        if not self.learning_rate > 0:
+            raise TfkipError(f'learning_rate must be > 0, got {self.learning_rate!r}')
         if not self.seeds:
             raise TfkipError('seeds must not be empty')
 
+    def total_steps(self, set_size):
+        """Batches the protocol trains on a set of `set_size` images."""
+        if self.steps is not None:
+            return self.steps
+        return self.epochs * math.ceil(set_size / min(self.batch_size, set_size))
 
-def _optimizer(config):
+    def network(self, architecture):
+        """'convnet' or 'mlp': `model`, with 'auto' resolved from the kernel's architecture."""
+        if self.model != 'auto':
+            return self.model
+        return 'mlp' if architecture == 'fc' else 'convnet'
+
+
+PROTOCOLS = {
+    'standard': TransferConfig(),
+    'kip': TransferConfig(
+        protocol='kip', normalization='none', init='kernel', loss='mse', schedule='cosine',
+        weight_decay=1e-3, steps=5000, batch_size=100, augmentation=()),
+}
+
+
+def protocol(name, **overrides):
+    """The TransferConfig of protocol `name` with `overrides` (None values ignored)."""
+    if name not in PROTOCOLS:
+        raise TfkipError(f'unknown transfer protocol {name!r}; choose one of '
+                         f'{", ".join(PROTOCOLS)}')
+    return dataclasses.replace(PROTOCOLS[name],
+                               **{k: v for k, v in overrides.items() if v is not None})
+
+
+def is_one_hot(soft_labels):
+    """Whether [N, C] labels are one-hot vectors, plain or shifted by -1/C (fixed labels)."""
+    soft_labels = np.asarray(soft_labels, np.float64)
+    shift = soft_labels.min(axis=1, keepdims=True)
+    return bool(np.allclose(soft_labels - shift, np.eye(soft_labels.shape[1])[
+        soft_labels.argmax(1)], atol=1e-6))
+
+
+def _optimizer(config, total_steps):
     import keras
-    lr = (keras.optimizers.schedules.CosineDecay(config.learning_rate, config.steps)
-          if config.schedule == 'cosine' else config.learning_rate)
-    return (keras.optimizers.Adam(lr) if config.optimizer == 'adam'
-            else keras.optimizers.SGD(lr, momentum=0.9))
+    lr = config.learning_rate
+    if config.schedule == 'cosine':
+        lr = keras.optimizers.schedules.CosineDecay(lr, total_steps)
+    elif config.schedule == 'step':
+        lr = keras.optimizers.schedules.PiecewiseConstantDecay([total_steps // 2], [lr, lr * 0.1])
+    if config.optimizer == 'adam':
+        return keras.optimizers.Adam(lr)
+    return keras.optimizers.SGD(lr, momentum=config.momentum)
 
 
 def check_compatible(images, soft_labels, test_images, test_labels, whitening):
@@ -66,43 +165,67 @@ def check_compatible(images, soft_labels, test_images, test_labels, whitening):
                          f'to {test_labels.max()}')
 
 
+def _dataset(images, targets, batch_size, seed):
+    import tensorflow as tf
+    data = tf.data.Dataset.from_tensor_slices((images, targets))
+    # Reshuffled every epoch, a short last batch as a PyTorch DataLoader gives.
+    return (data.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+            .batch(batch_size).repeat().prefetch(2))
+
+
 def train_and_evaluate(config, images, soft_labels, test_images, test_labels, *, whitening=None,
-                       progress=None):
-    """Trains one ConvNet per seed and tests it.
+                       architecture=None, progress=None):
+    """Trains one network per seed and tests it.
 
     Args:
-      config: TransferConfig.
+      config: TransferConfig (e.g. `protocol('standard')`).
       images: [N, H, W, C] float32 distilled images; soft_labels: [N, K] float32.
       test_images: [M, H, W, C] real images as the source gives them; test_labels: [M] int.
       whitening: a `ZCAWhitening` layer mapping test images into the distilled space (None if
         the test images are in that space already).
+      architecture: the kernel the set was distilled with ('fc', 'convnet'; None: unknown),
+        which `config.model='auto'` follows.
+      progress: called with (seed, accuracy) after each seed.
+
     Returns:
-      {'accuracies': [per seed], 'mean': float, 'std': float (population)}.
+      {'protocol', 'network', 'loss', 'steps', 'accuracies': [per seed], 'mean': float,
+       'std': float (population)}.
     """
     import keras
-    from tfkip.transfer.models import conv_net
+    from tfkip.transfer.augment import DSAugment
+    from tfkip.transfer.models import conv_net, mlp
 
     check_compatible(images, soft_labels, test_images, test_labels, whitening)
+    images, soft_labels = np.asarray(images, np.float32), np.asarray(soft_labels, np.float32)
     num_classes = soft_labels.shape[1]
     test_x = np.asarray(whitening(test_images)) if whitening is not None else test_images
-    targets = soft_labels if config.loss == 'mse' else np.argmax(soft_labels, 1)
-    loss = ('mse' if config.loss == 'mse' else
+    loss_name = config.loss
+    if loss_name == 'auto':
+        loss_name = 'xent' if is_one_hot(soft_labels) else 'mse'
+    targets = soft_labels if loss_name == 'mse' else soft_labels.argmax(1)
+    loss = ('mse' if loss_name == 'mse' else
             keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    network = config.network(architecture)
+    steps = config.total_steps(len(images))
     accuracies = []
     for seed in config.seeds:
+        keras.backend.clear_session()  # Keras's advice for many models in one process
         keras.utils.set_random_seed(seed)
-        model = conv_net(images.shape[1:], num_classes, width=config.width, depth=config.depth,
-                         normalization=config.normalization, pooling=config.pooling, seed=seed)
+        common = dict(width=config.width, depth=config.depth, weight_decay=config.weight_decay,
+                      init=config.init, seed=seed)
+        model = (mlp(images.shape[1:], num_classes, **common) if network == 'mlp' else
+                 conv_net(images.shape[1:], num_classes, normalization=config.normalization,
+                          pooling=config.pooling, prepend_conv=config.prepend_conv, **common))
         if config.augmentation:
-            model = keras.Sequential([keras.layers.RandomTranslation(0.125, 0.125, seed=seed),
-                                      model])
-        model.compile(optimizer=_optimizer(config), loss=loss)
-        batch = min(config.batch_size, len(images))
-        epochs = max(1, round(config.steps * batch / len(images)))
-        model.fit(images, targets, batch_size=batch, epochs=epochs, verbose=0, shuffle=True)
-        predictions = model.predict(test_x, batch_size=1000, verbose=0).argmax(1)
+            model = keras.Sequential([keras.Input(images.shape[1:]),
+                                      DSAugment(config.augmentation, seed=seed), model])
+        model.compile(optimizer=_optimizer(config, steps), loss=loss)
+        model.fit(_dataset(images, targets, min(config.batch_size, len(images)), seed),
+                  epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0)
+        predictions = model.predict(test_x, batch_size=500, verbose=0).argmax(1)
         accuracies.append(float(np.mean(predictions == test_labels)))
         if progress:
             progress(seed, accuracies[-1])
-    return {'accuracies': accuracies, 'mean': float(np.mean(accuracies)),
+    return {'protocol': config.protocol, 'network': network, 'loss': loss_name,
+            'steps': steps, 'accuracies': accuracies, 'mean': float(np.mean(accuracies)),
             'std': float(np.std(accuracies))}

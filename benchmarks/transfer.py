@@ -1,0 +1,168 @@
+"""Benchmark: do distilled sets train networks better than random real images? (issue 19)
+
+For each row (dataset, images per class): distil the training set with tfkip's transfer
+preset (RFAD on the depth-3 ConvNet family, fixed labels, DSA augmentation in the loss; the
+settings in ROWS), then train the `standard` protocol's Keras ConvNet on the distilled set and
+on a random class-balanced real subset of the same size (the images distillation starts from),
+5 seeds each, and test every network on the full real test split. Rows go into
+`results/transfer.json` (merged with earlier rows by dataset, images per class, method and
+protocol) and the table between the `transfer` markers of BENCHMARKS.md.
+
+    mkdir -p .data/mnist .data/cifar10
+    tar xzf ../shared/datasets/mnist-png-imagefolder.tar.gz -C .data/mnist
+    tar xzf ../shared/datasets/cifar10-jpeg-imagefolder.tar.gz -C .data/cifar10
+    python benchmarks/transfer.py --rows mnist:1 cifar10:1 mnist:10 cifar10:10
+"""
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import sys
+import time
+
+from tfkip._runtime import configure_xla_cpu
+
+configure_xla_cpu()  # before JAX starts its CPU backend
+
+import jax  # noqa: E402
+
+from tfkip import augment, preprocess, sources  # noqa: E402
+from tfkip._io import write_text  # noqa: E402
+from tfkip.distill.train import DistillConfig, distill, evaluate_start  # noqa: E402
+from tfkip.kernels.kernel import KernelConfig  # noqa: E402
+from tfkip.transfer.train import protocol, train_and_evaluate  # noqa: E402
+
+from _machine import cpu_name  # noqa: E402
+from _sections import replace_section  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, 'results', 'transfer.json')
+BENCHMARKS_MD = os.path.join(HERE, '..', 'BENCHMARKS.md')
+KERNEL = KernelConfig('convnet', depth=3, kernel='nngp')
+# The transfer preset of `tfkip run` (tfkip.pipeline.RUN_DEFAULTS), sized per row to the
+# 60-minute CPU budget of issue 19.
+PRESET = DistillConfig(KERNEL, method='rfad', loss='platt', rf_models=8, rf_width=64,
+                       learning_rate=0.01, lr_schedule='cosine', target_batch_size=500,
+                       learn_labels=False, eval_size=1000)
+DATASETS = {  # name: (folder under --data, preprocessing, dataset name for DSA)
+    'mnist': ('mnist', preprocess.PreprocessConfig(zca=False), 'kip_mnist'),
+    'cifar10': ('cifar10', preprocess.PreprocessConfig(zca=True, zca_reg=0.1), 'kip_cifar10'),
+}
+STEPS = {('mnist', 1): 400, ('cifar10', 1): 500, ('mnist', 10): 800, ('cifar10', 10): 400}
+# Published finite ConvNet-3 figures at these sizes (CIFAR-10: KIP -> NN, RFAD, FRePo, RCIG),
+# the yardstick for the rows; random subsets under the field's protocol are ~14-15 / 26-31%.
+PUBLISHED = {('cifar10', 1): 'KIP 49.9, RFAD 53.6, FRePo 46.8, RCIG 53.9',
+             ('cifar10', 10): 'KIP 62.7, FRePo 65.5, RCIG 69.1'}
+TARGETS = {('mnist', 1): 0.93, ('mnist', 10): 0.975, ('cifar10', 1): 0.45, ('cifar10', 10): 0.60}
+
+
+def run_row(dataset, ipc, data_root, seeds, log):
+    folder, prep, kip_name = DATASETS[dataset]
+    source = sources.open_source(os.path.join(data_root, folder))
+    train, test = sources.load_split(source, 'train'), sources.load_split(source, 'test')
+    stats = preprocess.fit(prep, train)
+    train, test = preprocess.transform(stats, train), preprocess.transform(stats, test)
+    ops = augment.for_dataset(kip_name)
+    config = dataclasses.replace(PRESET, images_per_class=ipc, steps=STEPS[dataset, ipc],
+                                 eval_every=STEPS[dataset, ipc] // 4, augmentation=ops)
+    start = time.time()
+    result = distill(config, train, eval_data=test, log=log)
+    seconds = time.time() - start
+    evaluation = protocol('standard', seeds=tuple(seeds), augmentation=ops)
+    progress = lambda what: lambda seed, acc: log(f'{what} seed {seed}: {acc:.4f}')
+    distilled = train_and_evaluate(evaluation, result.images, result.labels, test.images,
+                                   test.labels, architecture='convnet',
+                                   progress=progress('distilled'))
+    images, labels, random_krr = evaluate_start(config, train, test)
+    random = train_and_evaluate(evaluation, images, labels, test.images, test.labels,
+                                architecture='convnet', progress=progress('random'))
+    return {
+        'dataset': dataset, 'images_per_class': ipc, 'method': 'rfad', 'protocol': 'standard',
+        'distilled_mean': distilled['mean'], 'distilled_std': distilled['std'],
+        'distilled_accuracies': distilled['accuracies'],
+        'random_mean': random['mean'], 'random_std': random['std'],
+        'random_accuracies': random['accuracies'], 'seeds': list(seeds),
+        'distill_seconds': seconds, 'distill_steps': result.metadata['steps'],
+        'krr_accuracy': result.metadata['metrics']['accuracy'],
+        'random_krr_accuracy': random_krr['accuracy'],
+        'history': result.metadata['history'],
+        'distill_config': config.to_dict(), 'evaluation': dataclasses.asdict(evaluation),
+        'machine': f'{cpu_name()}, {os.cpu_count()} cores, JAX {jax.__version__} on '
+                   f'{jax.devices()[0]}, Python {platform.python_version()}',
+        'target': TARGETS.get((dataset, ipc)), 'published': PUBLISHED.get((dataset, ipc)),
+    }
+
+
+SECTION = '''## Training networks on distilled sets: the field's protocol (issue 19)
+
+Written by `benchmarks/transfer.py`. Each row: a set distilled with `tfkip run`'s transfer
+preset (RFAD on random features of 8 depth-3 ConvNets of width 64, exact ConvNet NNGP for
+its KRR evaluation, labels fixed one-hot, DSA augmentation of the support images in the loss,
+no flips for MNIST; Adam 0.01 cosine, 500 targets a step), and a random class-balanced real
+subset of the same size (the images distillation starts from), each trained under the
+`standard` protocol (ConvNet-3 width 128, instance norm, SGD 0.01 momentum 0.9, weight
+decay 5e-4, lr x0.1 at half, 1000 epochs, batch 256, DSA) once per seed and tested on the
+full real test split (10,000 images): mean ± std over the seeds. "distill time" is the
+distillation's wall time (its evaluations included) on the machine named.
+
+'''
+
+
+def _key(row):
+    return (row['dataset'], row['images_per_class'], row['method'], row['protocol'])
+
+
+def _target(row):
+    if row['target'] is None:
+        return '-'
+    met = 'met' if row['distilled_mean'] >= row['target'] else 'not met'
+    return f'>= {100 * row["target"]:.1f}% ({met})'
+
+
+def markdown(rows):
+    lines = ['| dataset | images/class | method | protocol | **distilled** | random real subset '
+             '| distilled - random (std of the difference) | target | published | distill time '
+             '| steps | machine |', '|' + '---|' * 12]
+    for r in sorted(rows, key=_key):
+        gap = 100 * (r['distilled_mean'] - r['random_mean'])
+        spread = 100 * (r['distilled_std'] ** 2 + r['random_std'] ** 2) ** 0.5
+        lines.append(
+            f'| {r["dataset"]} | {r["images_per_class"]} | {r["method"]} | {r["protocol"]} | '
+            f'**{100 * r["distilled_mean"]:.2f}% ± {100 * r["distilled_std"]:.2f}** | '
+            f'{100 * r["random_mean"]:.2f}% ± {100 * r["random_std"]:.2f} | '
+            f'{gap:+.2f} ({spread:.2f}) | '
+            f'{_target(r)} | '
+            f'{r["published"] or "-"} | {r["distill_seconds"] / 60:.1f} min | '
+            f'{r["distill_steps"]} | {r["machine"]} |')
+    return '\n'.join(lines) + '\n'
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--rows', nargs='+', default=['mnist:1', 'cifar10:1'],
+                        help='dataset:images_per_class, dataset in ' + ', '.join(DATASETS))
+    parser.add_argument('--data', default='.data', help='folder holding mnist/ and cifar10/')
+    parser.add_argument('--seeds', type=int, default=5, help='networks per set')
+    args = parser.parse_args(argv)
+    rows = json.load(open(RESULTS)) if os.path.exists(RESULTS) else []
+    for spec in args.rows:
+        dataset, ipc = spec.split(':')
+        if (dataset, int(ipc)) not in STEPS:
+            parser.error(f'--rows: no settings for {spec}; choose from '
+                         + ', '.join(f'{d}:{i}' for d, i in STEPS))
+        row = run_row(dataset, int(ipc), args.data, range(args.seeds),
+                      lambda line: print(line, flush=True))
+        rows = [r for r in rows if _key(r) != _key(row)] + [row]
+        write_text(RESULTS, json.dumps(rows, indent=1) + '\n')
+        print(json.dumps({k: row[k] for k in ('dataset', 'images_per_class', 'distilled_mean',
+                                              'distilled_std', 'random_mean', 'random_std',
+                                              'distill_seconds')}), flush=True)
+    table = markdown(rows)
+    write_text(os.path.join(HERE, 'results', 'transfer.md'), table)
+    replace_section(BENCHMARKS_MD, 'transfer', SECTION + table)
+    print(table)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""DSA: the JAX transformations of the distillation losses and the Keras layer of the
+evaluation, against what each transformation must do."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from tfkip import augment
+from tfkip.augment import dsa
+from tfkip.errors import TfkipError
+
+
+def images(n=6, size=16, channels=3, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, size, size, channels)).astype(np.float32)
+
+
+def test_check_ops_and_the_digit_rule():
+    assert augment.check_ops('color, crop') == ('color', 'crop')
+    assert augment.check_ops(['flip']) == ('flip',)
+    with pytest.raises(TfkipError, match="--augmentation: unknown augmentation 'mixup'"):
+        augment.check_ops(['crop', 'mixup'], '--augmentation')
+    with pytest.raises(TfkipError, match='names an augmentation twice'):
+        augment.check_ops(['crop', 'crop'])
+    assert 'flip' not in augment.for_dataset('kip_mnist')
+    assert 'flip' not in augment.for_dataset('kip_digits')
+    assert augment.for_dataset('kip_cifar10') == augment.for_dataset('kip_fashion_mnist') \
+        == augment.OPS
+
+
+@pytest.mark.parametrize('op', augment.OPS)
+def test_each_transformation_is_random_keyed_and_differentiable(op):
+    x = images()
+    fn = jax.jit(dsa.make_augment((op,)))
+    a, b = fn(x, jax.random.key(0)), fn(x, jax.random.key(0))
+    assert a.shape == x.shape and np.all(np.isfinite(a))
+    np.testing.assert_array_equal(a, b)  # the key decides every draw
+    draws = [np.asarray(fn(x, jax.random.key(k))) for k in range(4)]
+    assert any(not np.allclose(d, draws[0]) for d in draws[1:])
+    grad = jax.grad(lambda x: jnp.sum(fn(x, jax.random.key(1)) ** 2))(x)
+    assert np.all(np.isfinite(grad)) and np.abs(grad).sum() > 0
+
+
+def test_flip_mirrors_some_images_and_leaves_the_others():
+    x = images(n=32)
+    out = np.asarray(dsa.flip(x, jax.random.key(3)))
+    mirrored = [np.array_equal(o, i[:, ::-1]) for o, i in zip(out, x)]
+    same = [np.array_equal(o, i) for o, i in zip(out, x)]
+    assert all(m or s for m, s in zip(mirrored, same)) and any(mirrored) and any(same)
+
+
+def test_crop_translates_by_at_most_an_eighth_with_zeros():
+    x = images(n=8, size=16) + 10.0  # no pixel is 0 before the shift
+    out = np.asarray(dsa.crop(x, jax.random.key(2)))
+    for o, i in zip(out, x):
+        found = False
+        for dr in range(-2, 3):
+            for dc in range(-2, 3):
+                shifted = np.zeros_like(i)
+                shifted[max(dr, 0):16 + min(dr, 0), max(dc, 0):16 + min(dc, 0)] = \
+                    i[max(-dr, 0):16 - max(dr, 0), max(-dc, 0):16 - max(dc, 0)]
+                found |= np.allclose(o, shifted)
+        assert found
+
+
+def test_cutout_zeros_one_square_of_half_the_side_at_most():
+    x = np.ones((16, 16, 16, 1), np.float32)
+    out = np.asarray(dsa.cutout(x, jax.random.key(4)))[..., 0]
+    for o in out:
+        rows, cols = np.nonzero(o == 0)
+        assert 0 < len(rows) <= 64
+        # One axis-aligned rectangle: its bounding box is all zeros.
+        assert len(rows) == (np.ptp(rows) + 1) * (np.ptp(cols) + 1)
+    assert max(np.sum(o == 0) for o in out) == 64  # a square that is not clipped
+
+
+def test_color_keeps_the_image_mean_shift_within_the_brightness_range():
+    x = images(n=20)
+    out = np.asarray(dsa.color(x, jax.random.key(5)))
+    shift = out.mean(axis=(1, 2, 3)) - x.mean(axis=(1, 2, 3))
+    assert np.all(np.abs(shift) <= augment.BRIGHTNESS / 2 + 1e-5)
+
+
+def test_scale_and_rotate_keep_the_centre_of_a_constant_image():
+    x = np.ones((4, 17, 17, 1), np.float32)
+    for fn in (dsa.scale, dsa.rotate):
+        out = np.asarray(fn(x, jax.random.key(6)))
+        np.testing.assert_allclose(out[:, 8, 8, 0], 1.0, atol=1e-5)
+
+
+def test_no_ops_is_the_identity():
+    x = images()
+    np.testing.assert_array_equal(dsa.make_augment(())(x, jax.random.key(0)), x)
+
+
+def test_keras_layer_is_active_in_training_only_and_survives_saving(tmp_path):
+    import keras
+    from tfkip.transfer.augment import DSAugment
+    x = images(n=8, size=8)
+    layer = DSAugment(('flip',), seed=0)
+    np.testing.assert_array_equal(np.asarray(layer(x)), x)
+    out = np.asarray(layer(x, training=True))
+    assert all(np.array_equal(o, i) or np.array_equal(o, i[:, ::-1]) for o, i in zip(out, x))
+    for op in augment.OPS:
+        out = np.asarray(DSAugment((op,), seed=1)(x, training=True))
+        assert out.shape == x.shape and np.all(np.isfinite(out))
+    model = keras.Sequential([keras.Input((8, 8, 3)), DSAugment(augment.NO_FLIP, seed=2),
+                              keras.layers.Flatten(), keras.layers.Dense(2)])
+    model.save(tmp_path / 'm.keras')
+    reloaded = keras.models.load_model(tmp_path / 'm.keras')
+    assert reloaded.layers[0].ops == augment.NO_FLIP
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6)
+
+
+def test_keras_cutout_zeros_one_square():
+    from tfkip.transfer.augment import DSACutout
+    out = np.asarray(DSACutout(seed=0)(np.ones((16, 16, 16, 1), np.float32)))[..., 0]
+    for o in out:
+        rows, cols = np.nonzero(o == 0)
+        assert 0 < len(rows) <= 64 and len(rows) == (np.ptp(rows) + 1) * (np.ptp(cols) + 1)
