@@ -110,10 +110,14 @@ def _add_distill_args(parser):
                     help='one fixed network initialisation (default: a fresh one every step)')
     parser.add_argument('--augmentation', nargs='*', default=[], metavar='OP',
                         help='kip, rfad: DSA groups applied to the support images inside the '
-                             'loss, one drawn per step (color crop cutout flip scale rotate; '
-                             'no flip for digits) (default: none)')
+                             'loss, one drawn per step (color crop cutout flip scale rotate); '
+                             'the flag alone: none (default: none for tfkip distill; tfkip run: '
+                             'all six, no flip for digit datasets)')
     parser.add_argument('--no-learn-labels', dest='learn_labels', action='store_false',
-                        help='keep the support labels fixed (one-hot minus 1/C)')
+                        help='keep the support labels fixed (one-hot minus 1/C; tfkip run\'s '
+                             'default)')
+    parser.add_argument('--learn-labels', dest='learn_labels', action='store_true',
+                        help='learn the support labels too (tfkip distill\'s default)')
     parser.add_argument('--learn-hparams', action='store_true',
                         help="also learn the kernel's W_std and b_std")
     parser.add_argument('--final-label-solve', action='store_true',
@@ -316,8 +320,12 @@ def build_parser():
     from tfkip.pipeline import STAGES  # no heavy imports either
     r = commands.add_parser(
         'run', help='the whole pipeline: preprocess, distill, publish, transfer, report',
-        description='Beam preprocessing -> KIP or Label Solve -> TFDS publish -> Keras '
-        'transfer -> random-subset baseline -> report, in --run-dir. A rerun with the same '
+        description='Beam preprocessing -> distillation -> TFDS publish -> Keras '
+        'transfer -> random-subset baseline -> report, in --run-dir. The distillation '
+        'defaults to a preset for sets that train networks (RFAD on the ConvNet family, '
+        'fixed labels, DSA augmentation in the loss; the defaults below), unlike tfkip '
+        'distill; the report compares the set with a random real subset under each '
+        '--transfer-protocol. A rerun with the same '
         'options skips finished stages and resumes KIP from its last checkpoint; a changed '
         'option reruns its stage and every later one. --config-file (YAML or JSON, keys are '
         'the option names below, e.g. ipc: 10, learning_rate: 0.01) holds options; the '
