@@ -189,7 +189,7 @@ def convnet_step_note():
 def markdown(rows, info):
     devices = ', '.join(info['devices'])
     lines = [
-        '# Benchmarks',
+        '## KRR of the KIP-FC, RFAD, DD and coreset sets (earlier Keras protocol)',
         '',
         'Written by `benchmarks/benchmarks_table.py` (rerun it to reproduce; the commands are '
         'in its docstring). Every row is one `tfkip run`: Beam preprocessing of the full '

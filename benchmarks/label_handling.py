@@ -62,7 +62,8 @@ def main():
                      'krr_accuracy': result.metadata['metrics']['accuracy']})
         log(json.dumps({k: rows[-1][k] for k in ('variant', 'krr_accuracy')}
                        | {'mean': keras['mean'], 'std': keras['std']}))
-    images, labels, krr = evaluate_start(config_of([]), train, test)
+    preset = config_of(VARIANTS['fixed labels, DSA (the preset)'])
+    images, labels, krr = evaluate_start(preset, train, test)  # every variant's start
     keras = train_and_evaluate(evaluation, images, labels, test.images, test.labels,
                                architecture='convnet')
     rows.append({'variant': 'random real subset (the start)', 'flags': None, 'keras': keras,
@@ -71,7 +72,7 @@ def main():
                f'{jax.devices()[0]}')
     write_text(os.path.join(HERE, 'results', 'label_handling.json'),
                json.dumps({'machine': machine, 'rows': rows}, indent=1) + '\n')
-    lines = [f'scikit-learn digits, 10 images/class, `tfkip run` preset ({config_of([]).steps} '
+    lines = [f'scikit-learn digits, 10 images/class, `tfkip run` preset ({preset.steps} '
              f'RFAD steps), `standard` protocol ({len(evaluation.seeds)} seeds, no flips), test '
              f'split ({len(test)} images). Machine: {machine}.', '',
              '| set | Keras ConvNet, standard | KRR (ConvNet NNGP) | distill time |',

@@ -60,7 +60,7 @@ def test_distill_learns_and_reports(train_data, test_data):
     result = run(CONFIG, train_data, eval_data=test_data)
     assert result.images.shape == (3, 8, 8, 1) and result.labels.shape == (3, 3)
     assert result.metadata['steps'] == 6
-    assert [h['step'] for h in result.metadata['history']] == [3, 6]
+    assert [h['step'] for h in result.metadata['history']] == [0, 3, 6]  # from the start
     assert result.metadata['metrics']['accuracy'] == 1.0
     assert result.metadata['class_names'] == ['c0', 'c1', 'c2']
 
