@@ -462,7 +462,8 @@ def _run(args):
         raise TfkipError(f'cannot tell which kip_* dataset {args.source} is; give --dataset')
     if args.augmentation is None:
         from tfkip import augment
-        args.augmentation = (augment.for_dataset(dataset) if args.method in ('kip', 'rfad')
+        from tfkip.distill.train import AUGMENTED_METHODS
+        args.augmentation = (augment.for_dataset(dataset) if args.method in AUGMENTED_METHODS
                              else ())
     config = pipeline.RunConfig(
         source=args.source, run_dir=args.run_dir, dataset=dataset,

@@ -38,6 +38,7 @@ from tfkip.kernels.kernel import KernelConfig, make_kernel_fn
 from tfkip.kernels.random_features import DEFAULT_NUM_MODELS, DEFAULT_WIDTH, make_feature_fn
 
 LEARNED_METHODS = ('kip', 'rfad', 'dd')  # the ones that run the training loop
+AUGMENTED_METHODS = ('kip', 'rfad')  # the ones whose loss can augment the support images
 METHODS = LEARNED_METHODS + ('ls',) + coresets.CORESETS
 SCHEDULES = ('constant', 'cosine')
 EVAL_STREAM = 2
@@ -115,7 +116,7 @@ class DistillConfig:
         if self.method not in METHODS:
             raise TfkipError(f'unknown method {self.method!r}; choose one of {METHODS}')
         object.__setattr__(self, 'augmentation', augment.check_ops(self.augmentation))
-        if self.augmentation and self.method not in ('kip', 'rfad'):
+        if self.augmentation and self.method not in AUGMENTED_METHODS:
             raise TfkipError(f'augmentation applies to the kip and rfad methods, not '
                              f'{self.method!r}')
         if self.lr_schedule not in SCHEDULES:
@@ -368,11 +369,18 @@ def _run_kip(config, train, params, eval_data, workdir, log, progress, run_eval,
     eval_images, eval_labels = (_eval_subset(eval_data, config.eval_size, config.seed)
                                 if eval_data is not None else (None, None))
     per_class = config.target_batch_size // train.num_classes
-    first = int(state.step)
-    if eval_data is not None and config.eval_every and first == 0:
-        result = run_eval(state.params, eval_images, eval_labels)  # the curve's step 0
-        history.append({'step': 0, 'loss': None, 'eval_accuracy': result['accuracy'],
+    evaluating = eval_data is not None and config.eval_every
+
+    def record(params, step, loss):
+        """One held-out evaluation into `history`; returns its metrics."""
+        result = run_eval(params, eval_images, eval_labels)
+        history.append({'step': step, 'loss': loss, 'eval_accuracy': result['accuracy'],
                         'eval_mse': result['mse']})
+        return result
+
+    first = int(state.step)
+    if evaluating and first == 0:
+        record(state.params, 0, None)  # the curve's start: the real images
     bar = tqdm(total=config.steps, initial=min(first, config.steps), disable=not progress,
                desc=config.method.upper(), unit='step', dynamic_ncols=True)
     for step in range(first, config.steps):
@@ -387,10 +395,8 @@ def _run_kip(config, train, params, eval_data, workdir, log, progress, run_eval,
             losses.append({'step': done, 'loss': loss})
             bar.set_postfix(loss=f'{loss:.5f}', batch_acc=f'{float(metrics["accuracy"]):.3f}')
             bar.update(done - bar.n)
-        if eval_data is not None and config.eval_every and done % config.eval_every == 0:
-            result = run_eval(state.params, eval_images, eval_labels)
-            history.append({'step': done, 'loss': float(metrics['loss']),
-                            'eval_accuracy': result['accuracy'], 'eval_mse': result['mse']})
+        if evaluating and done % config.eval_every == 0:
+            result = record(state.params, done, float(metrics['loss']))
             log(f'step {done}: loss {float(metrics["loss"]):.5f}  held-out KRR accuracy '
                 f'{result["accuracy"]:.4f} mse {result["mse"]:.5f}')
         if workdir and config.checkpoint_every and distributed.is_writer() and (
