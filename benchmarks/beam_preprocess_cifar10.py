@@ -23,8 +23,8 @@ import numpy as np
 
 from tfkip import preprocess, sources
 from tfkip._io import write_text
-from tfkip.preprocess.beam import preprocess as beam_preprocess
-from tfkip.sources.prepared import STATS
+from tfkip.beam.preprocess import preprocess as beam_preprocess
+from tfkip.formats.prepared import STATS
 
 from _machine import cpu_name
 

@@ -27,6 +27,8 @@ from tfkip._runtime import configure_xla_cpu
 configure_xla_cpu()  # before JAX starts its CPU backend
 
 from tfkip._io import write_text  # noqa: E402
+from tfkip.distill.methods.dd import DDOptions  # noqa: E402
+from tfkip.distill.methods.rfad import RFADOptions  # noqa: E402
 from tfkip.distill.train import DistillConfig  # noqa: E402
 from tfkip.kernels.kernel import KernelConfig  # noqa: E402
 from tfkip.pipeline import stages  # noqa: E402
@@ -56,7 +58,8 @@ CONVNET_NNGP = KernelConfig('convnet', depth=3, kernel='nngp')
 def _rfad(ipc, steps):
     return DistillConfig(CONVNET_NNGP, method='rfad', loss='platt', images_per_class=ipc,
                          steps=steps, learning_rate=0.01, lr_schedule='cosine',
-                         target_batch_size=500, rf_models=RFAD_MODELS, rf_width=RFAD_WIDTH,
+                         target_batch_size=500,
+                         options=RFADOptions(rf_models=RFAD_MODELS, rf_width=RFAD_WIDTH),
                          eval_every=steps // 2, eval_size=1000, checkpoint_every=50)
 
 
@@ -84,8 +87,9 @@ DISTILL = {
     ('dd', 'mnist', 10): DistillConfig(
         FC, method='dd', images_per_class=10, steps=DD_STEPS, learning_rate=0.01,
         lr_schedule='cosine', target_batch_size=500, learn_labels=False,
-        dd_architecture='fc', dd_depth=2, dd_width=256, dd_inner_steps=10,
-        dd_step_size=0.1, eval_every=DD_STEPS // 4, eval_size=2000, checkpoint_every=500),
+        options=DDOptions(dd_architecture='fc', dd_depth=2, dd_width=256, dd_inner_steps=10,
+                          dd_step_size=0.1),
+        eval_every=DD_STEPS // 4, eval_size=2000, checkpoint_every=500),
     **{(m, 'mnist', 10): DistillConfig(FC, method=m, images_per_class=10)
        for m in ('random', 'herding', 'kcenter')},
 }
@@ -310,14 +314,16 @@ def baselines_section(rows, info):
     if not any(r['method'] != 'kip_fc' for r in compared):
         return []
     dd = DISTILL['dd', 'mnist', 10]
+    net = dd.options
     lines = [
         '## DD and coresets on MNIST, 10 images/class (issue 9)',
         '',
         f'Same protocol as the KIP-FC rows: the same preprocessing, the same KRR evaluation '
         f'(FC depth-3 NTK, full test split) and the same Keras transfer (a freshly '
         f'initialised ConvNet trained on the set; mean ± std over {len(TRANSFER.seeds)} '
-        f'seeds). **DD** (Wang et al. 2018): a depth-{dd.dd_depth}, width-{dd.dd_width} '
-        f'{ {"fc": "MLP", "convnet": "ConvNet"}[dd.dd_architecture]} trained for {dd.dd_inner_steps} unrolled gradient steps with '
+        f'seeds). **DD** (Wang et al. 2018): a depth-{net.dd_depth}, width-{net.dd_width} '
+        f'{ {"fc": "MLP", "convnet": "ConvNet"}[net.dd_architecture]} trained for '
+        f'{net.dd_inner_steps} unrolled gradient steps with '
         'learned step sizes, a fresh random initialisation every outer step, fixed one-hot '
         f'labels, {dd.target_batch_size} real targets per outer step, Adam '
         f'{dd.learning_rate} cosine, images initialised from real ones. **Coresets**: '

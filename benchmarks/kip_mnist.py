@@ -26,7 +26,7 @@ configure_xla_cpu()  # before JAX starts its CPU backend
 import jax  # noqa: E402
 
 from tfkip import sources  # noqa: E402
-from tfkip.artifacts import distilled_set  # noqa: E402
+from tfkip.formats import distilled_set  # noqa: E402
 from tfkip.distill.train import DistillConfig, distill, evaluate_start  # noqa: E402
 from tfkip.kernels.kernel import KernelConfig  # noqa: E402
 from tfkip import preprocess  # noqa: E402

@@ -20,9 +20,10 @@ configure_xla_cpu()  # before JAX starts its CPU backend
 
 import jax  # noqa: E402
 
-from tfkip import augment, cli, preprocess, sources  # noqa: E402
+from tfkip import augment, cli, options, preprocess, sources  # noqa: E402
 from tfkip._io import write_text  # noqa: E402
 from tfkip.distill.train import distill, evaluate_start  # noqa: E402
+from tfkip.pipeline.config import RunConfig  # noqa: E402
 from tfkip.transfer.train import protocol, train_and_evaluate  # noqa: E402
 
 from _machine import cpu_name  # noqa: E402
@@ -40,13 +41,15 @@ VARIANTS = {  # name: the `tfkip run` flags that differ from its preset
 
 
 def config_of(flags):
-    args = cli.build_parser().parse_args(['run', '--source', 'sklearn:digits', '--run-dir', '-', *flags])
-    return cli._distill_config(args)
+    """The DistillConfig `tfkip run --source sklearn:digits` makes with `flags`."""
+    parser = cli.build_parser()
+    args = parser.parse_args(['run', '--source', 'sklearn:digits', '--run-dir', '-', *flags])
+    return RunConfig.from_options(options.given(args, parser.names['run'])).distill
 
 
 def main():
     train, test = sources.load('sklearn:digits', 'train'), sources.load('sklearn:digits', 'test')
-    stats = preprocess.fit(preprocess.PreprocessConfig(zca=False), train)  # run's default
+    stats = preprocess.fit(preprocess.PreprocessConfig(), train)  # run's default: no ZCA here
     train, test = preprocess.transform(stats, train), preprocess.transform(stats, test)
     evaluation = protocol('standard', augmentation=tuple(NO_FLIP))
     log = lambda line: print(line, flush=True)

@@ -30,6 +30,7 @@ import jax  # noqa: E402
 
 from tfkip import augment, preprocess, sources  # noqa: E402
 from tfkip._io import atomic_path, write_text  # noqa: E402
+from tfkip.distill.methods.rfad import RFADOptions  # noqa: E402
 from tfkip.distill.train import DistillConfig, distill, evaluate_start  # noqa: E402
 from tfkip.kernels.kernel import KernelConfig  # noqa: E402
 from tfkip.transfer.train import protocol, train_and_evaluate  # noqa: E402
@@ -43,7 +44,8 @@ BENCHMARKS_MD = os.path.join(HERE, '..', 'BENCHMARKS.md')
 KERNEL = KernelConfig('convnet', depth=3, kernel='nngp')
 # The transfer preset of `tfkip run` (tfkip.pipeline.RUN_DEFAULTS), sized per row to the
 # 60-minute CPU budget of issue 19.
-PRESET = DistillConfig(KERNEL, method='rfad', loss='platt', rf_models=8, rf_width=64,
+PRESET = DistillConfig(KERNEL, method='rfad', loss='platt',
+                       options=RFADOptions(rf_models=8, rf_width=64),
                        learning_rate=0.01, lr_schedule='cosine', target_batch_size=500,
                        learn_labels=False, eval_size=1000)
 DATASETS = {  # name: (folder under --data, preprocessing, dataset name for DSA)

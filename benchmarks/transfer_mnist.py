@@ -38,7 +38,8 @@ tf()  # TF is shown no GPU (tfkip's data rule), so Keras trains on the CPU here
 import numpy as np  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402
 
-from tfkip import artifacts, sources  # noqa: E402
+from tfkip import sources  # noqa: E402
+from tfkip.formats import distilled_set  # noqa: E402
 from tfkip._io import write_text  # noqa: E402
 from tfkip.distill.krr import centered_one_hot  # noqa: E402
 from tfkip.distill.sampling import SUPPORT_STREAM, ClassIndex, rng  # noqa: E402
@@ -88,7 +89,7 @@ def main(argv=None):
                 np.asarray(centered_one_hot(train.labels[idx], num_classes)))
 
     def described(path, result):
-        meta = artifacts.load(path).metadata
+        meta = distilled_set.load(path).metadata
         return {'artifact': path, 'krr_accuracy': meta['metrics']['accuracy'],
                 'kernel': meta['config']['kernel'], 'steps': meta['steps'],
                 'learning_rate': meta['config']['learning_rate'],
@@ -98,12 +99,12 @@ def main(argv=None):
     published = described(args.artifact, run(name, images, soft_labels))
     compared = []
     for path in args.compare:
-        other = artifacts.load(path)
+        other = distilled_set.load(path)
         other.check_matches(images.shape[1:], num_classes, path)
         compared.append(described(path, run(path, np.asarray(other.images),
                                              np.asarray(other.labels))))
     # The real images KIP started from: what the KIP steps themselves changed.
-    made = artifacts.load(args.artifact).metadata['config']
+    made = distilled_set.load(args.artifact).metadata['config']
     start_idx = ClassIndex(train.labels, num_classes).sample(
         ipc, rng(made['seed'], SUPPORT_STREAM))
     starting = run('starting subset', *real_subset(start_idx))

@@ -4,11 +4,11 @@
 
 Flags are documented by --help; every other argument is a Beam pipeline option
 (e.g. --runner DataflowRunner ... --setup_file ./setup.py). The stage itself lives in
-`tfkip.preprocess.beam`, so remote workers get it from the installed package.
+`tfkip.beam.preprocess`, so remote workers get it from the installed package.
 """
 import sys
 
-from tfkip.preprocess.beam import run
+from tfkip.beam.preprocess import run
 
 if __name__ == '__main__':
     sys.exit(run(sys.argv[1:]))

@@ -20,7 +20,7 @@ KERNELS = {
                            {}),
     'convnet': (dict(architecture='convnet', depth=1), {}),
     'rfad_convnet': (dict(architecture='convnet', depth=1, kernel='nngp'),
-                     dict(method='rfad', loss='platt', rf_models=2, rf_width=8)),
+                     dict(method='rfad', loss='platt', options={'rf_models': 2, 'rf_width': 8})),
 }
 
 

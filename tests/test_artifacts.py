@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from tfkip.artifacts import distilled_set
-from tfkip.artifacts.distilled_set import DistilledSet
+from tfkip.formats import distilled_set
+from tfkip.formats.distilled_set import DistilledSet
 from tfkip.errors import TfkipError
 
 

@@ -16,8 +16,8 @@ from PIL import Image
 from tfkip import sources
 from tfkip.errors import TfkipError
 from tfkip.preprocess import PreprocessConfig
-from tfkip.preprocess.beam import FitPreprocessing, preprocess, run
-from tfkip.sources.prepared import MANIFEST, STATS
+from tfkip.beam.preprocess import FitPreprocessing, preprocess, run
+from tfkip.formats.prepared import MANIFEST, STATS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -159,5 +159,5 @@ def test_entry_point_help_and_setup_file_sdist(tmp_path):
     (archive,) = tmp_path.glob('tfkip-*.tar.gz')
     with tarfile.open(archive) as tar:
         names = tar.getnames()
-    assert any(n.endswith('tfkip/preprocess/beam.py') for n in names)
+    assert any(n.endswith('tfkip/beam/preprocess.py') for n in names)
     assert any(n.endswith('tfkip/sources/image_folder.py') for n in names)

@@ -1,5 +1,4 @@
 """The command line: end to end on a tiny .npz, helpful --help, errors without tracebacks."""
-import argparse
 import json
 import os
 import subprocess
@@ -9,7 +8,7 @@ import numpy as np
 import pytest
 
 from tfkip import cli
-from tfkip.artifacts import distilled_set
+from tfkip.formats import distilled_set
 from conftest import make_images
 
 
@@ -76,7 +75,7 @@ def test_rfad_from_the_command_line(source, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])['steps'] == 3
     meta = distilled_set.load(out + '.npz').metadata
     assert meta['method'] == 'rfad' and meta['platt_temperature'] > 0
-    assert meta['config']['rf_models'] == 2 and meta['config']['loss'] == 'platt'
+    assert meta['config']['options']['rf_models'] == 2 and meta['config']['loss'] == 'platt'
 
 
 @pytest.mark.parametrize('extra,message', [
@@ -91,6 +90,7 @@ def test_bad_input_is_one_clear_line(source, tmp_path, capsys, extra, message):
     assert message in err and 'Traceback' not in err
 
 
+@pytest.mark.slow
 def test_missing_source_in_a_real_process(tmp_path):
     proc = subprocess.run([sys.executable, '-m', 'tfkip', 'distill', '--source',
                            str(tmp_path / 'nope.npz'), '--out', str(tmp_path / 'x')],
@@ -110,17 +110,27 @@ def test_help_explains_every_option(capsys):
         assert option in text
 
 
-def test_option_defaults_and_choices_are_the_library_ones():
-    # The CLI restates them so that --help needs no JAX import; this keeps the copies true.
-    from tfkip.distill.kip import LOSSES
-    from tfkip.distill.train import METHODS, DistillConfig
+def test_options_are_the_config_fields_with_their_defaults_and_choices():
+    # Generated from the dataclasses: every field is an option of the same name, and giving
+    # none yields the library's defaults.
+    import dataclasses
+    from tfkip.distill import methods
+    from tfkip.distill.config import LOSSES, DistillConfig
     from tfkip.kernels.architectures import ARCHITECTURES
+    from tfkip.kernels.config import KernelConfig
+    from tfkip.preprocess import PreprocessConfig
     parser = cli.build_parser()
-    assert cli._distill_config(parser.parse_args(['distill', '--source', 's', '--out', 'o'])) \
-        == DistillConfig()
-    options = argparse.ArgumentParser()
-    cli._add_distill_args(options)
-    choices = {a.dest: set(a.choices) for a in options._actions if a.choices}
-    assert choices['method'] == set(METHODS)
+    args = parser.parse_args(['distill', '--source', 's', '--out', 'o'])
+    given = vars(args)
+    assert DistillConfig.from_options(given) == DistillConfig()
+    fields = [f.name for cls in (KernelConfig, PreprocessConfig,
+                                 *(m.Options for m in methods.REGISTRY.values()))
+              for f in dataclasses.fields(cls)]
+    fields += [f.name for f in dataclasses.fields(DistillConfig)
+               if f.name not in ('kernel', 'options')]
+    assert set(fields) <= set(parser.names['distill']) and set(fields) <= set(given)
+    sub = parser._subparsers._group_actions[0].choices['distill']
+    choices = {a.dest: set(a.choices) for a in sub._actions if a.choices}
+    assert choices['method'] == set(methods.REGISTRY)
     assert choices['loss'] == set(LOSSES)
     assert choices['dd_architecture'] == choices['architecture'] == set(ARCHITECTURES)

@@ -35,6 +35,7 @@ def _hparams(dtype):
     return {k: jnp.asarray(v, dtype) for k, v in HPARAMS.items()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('arch,shape', CASES, ids=str)
 def test_values_and_gradients_equal_neural_tangents_in_float64(arch, shape):
     with jax.enable_x64(True):
@@ -54,6 +55,7 @@ def test_values_and_gradients_equal_neural_tangents_in_float64(arch, shape):
             np.testing.assert_allclose(gh[name], gh_ref[name], rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_support_kernel_gradient_equals_neural_tangents():
     """K(x, x), as in KIP's K_ss: the diagonal pairs are identical images."""
     with jax.enable_x64(True):
@@ -66,6 +68,7 @@ def test_support_kernel_gradient_equals_neural_tangents():
                                    atol=1e-5 * np.abs(g_ref).max())
 
 
+@pytest.mark.slow
 def test_float32_is_as_accurate_as_float32_allows():
     """float32 takes the polynomial arc-cosine; compare with the exact float64 kernel."""
     arch = dict(depth=3, kernel='ntk')

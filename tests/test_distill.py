@@ -5,7 +5,8 @@ import jax
 import numpy as np
 import pytest
 
-from tfkip.distill import checkpoint, step_kernels
+from tfkip.distill import step_kernels
+from tfkip.formats import checkpoint
 from tfkip.distill.kip import kip
 from tfkip.distill.krr import centered_one_hot
 from tfkip.distill.label_solve import label_solve
@@ -40,6 +41,7 @@ def test_kip_update_lowers_the_loss_on_a_fixed_batch(train_data):
     assert int(state.step) == 20
 
 
+@pytest.mark.slow
 def test_frozen_parameters_stay_put(train_data):
     config = KernelConfig('fc', depth=1)
     pair = kip(step_kernels.exact(make_kernel_fn(config, 3)), learning_rate=0.1, reg=1e-6, learn=('labels',))
@@ -65,6 +67,7 @@ def test_distill_learns_and_reports(train_data, test_data):
     assert result.metadata['class_names'] == ['c0', 'c1', 'c2']
 
 
+@pytest.mark.slow
 def test_same_seed_same_result_other_seed_other_result(train_data):
     a, b = run(CONFIG, train_data), run(CONFIG, train_data)
     c = run(dataclasses.replace(CONFIG, seed=1), train_data)
@@ -72,6 +75,7 @@ def test_same_seed_same_result_other_seed_other_result(train_data):
     assert not np.array_equal(a.images, c.images)
 
 
+@pytest.mark.slow
 def test_resume_is_exact(train_data, tmp_path):
     straight = run(CONFIG, train_data)
     first = run(dataclasses.replace(CONFIG, steps=3), train_data, workdir=str(tmp_path))
@@ -82,6 +86,7 @@ def test_resume_is_exact(train_data, tmp_path):
     np.testing.assert_array_equal(resumed.labels, straight.labels)
 
 
+@pytest.mark.slow
 def test_crash_then_resume_is_exact_with_a_cosine_schedule(train_data, test_data, tmp_path):
     cosine = dataclasses.replace(CONFIG, lr_schedule='cosine')
     straight = run(cosine, train_data)
@@ -122,6 +127,7 @@ def test_label_solve_method(train_data, test_data):
     assert result.metadata['metrics']['accuracy'] == 1.0
 
 
+@pytest.mark.slow
 def test_final_label_solve_replaces_the_learned_labels(train_data, test_data):
     kip_only = run(CONFIG, train_data, eval_data=test_data)
     polished = run(dataclasses.replace(CONFIG, final_label_solve=True), train_data,
@@ -161,6 +167,7 @@ def test_mismatched_eval_data_is_rejected(train_data):
         run(CONFIG, train_data, eval_data=other)
 
 
+@pytest.mark.slow
 def test_ill_conditioned_kernel_stops_with_advice():
     # Every image of a class identical and no ridge: K_ss is singular.
     same = LabeledImages(np.repeat(np.eye(3, 4)[:, None, None, :], 4, 0).astype(np.float32),

@@ -50,6 +50,7 @@ def _assert_same_run(a, b):
         assert diff.max() < LEARNING_RATE, (key, diff.max())
 
 
+@pytest.mark.slow
 def test_one_and_eight_devices_agree_for_every_kernel_backend(tmp_path):
     out = _worker(tmp_path, '--devices', '8', '--mesh', '1', '8',
                   '--kernels', 'fc', 'fc_neural_tangents', 'convnet', 'rfad_convnet')
@@ -59,6 +60,7 @@ def test_one_and_eight_devices_agree_for_every_kernel_backend(tmp_path):
         _assert_same_run(runs['1'], runs['8'])
 
 
+@pytest.mark.slow
 def test_two_processes_give_the_one_process_result(tmp_path):
     single = json.loads(_worker(tmp_path, '--devices', '1', name='single.json').read_text())
     with socket.socket() as s:

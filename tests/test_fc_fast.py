@@ -19,6 +19,7 @@ def _hparams(dtype, **overrides):
     return {k: jnp.asarray(v, dtype) for k, v in {**HPARAMS, **overrides}.items()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('depth,kernel,b_std', [(1, 'nngp', 0.0), (2, 'ntk', 0.2),
                                                 (3, 'nngp', 0.2), (3, 'ntk', 0.0)])
 def test_values_and_gradients_equal_neural_tangents_in_float64(depth, kernel, b_std):
@@ -41,6 +42,7 @@ def test_values_and_gradients_equal_neural_tangents_in_float64(depth, kernel, b_
             np.testing.assert_allclose(gh[name], gh_ref[name], rtol=1e-8)
 
 
+@pytest.mark.slow
 def test_support_kernel_gradient_is_finite_and_equals_neural_tangents():
     """K(x, x), as in KIP's K_ss: the diagonal pairs are identical inputs (theta = 0)."""
     with jax.enable_x64(True):
@@ -53,6 +55,7 @@ def test_support_kernel_gradient_is_finite_and_equals_neural_tangents():
         np.testing.assert_allclose(g, g_ref, rtol=1e-6, atol=1e-6 * np.abs(g_ref).max())
 
 
+@pytest.mark.slow
 def test_float32_matches_float64():
     rng = np.random.default_rng(1)
     x1, x2 = rng.normal(size=(6, 28, 28, 1)), rng.normal(size=(5, 28, 28, 1))
@@ -64,6 +67,7 @@ def test_float32_matches_float64():
     np.testing.assert_allclose(single, exact, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_relu_slope_derivative_ignores_a_rounding_gap():
     """An image paired with itself in an FC kernel: the matmul gives s and the squared norms
     q, which round differently, so s can fall a few ulps below sqrt(q). The slope's

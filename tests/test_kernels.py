@@ -6,7 +6,8 @@ import pytest
 
 from tfkip.errors import TfkipError
 from tfkip.kernels.architectures import ConvNet
-from tfkip.kernels.kernel import (KernelConfig, _balanced, kernel_matrix_in_chunks,
+from tfkip.kernels.blocks import balanced
+from tfkip.kernels.kernel import (KernelConfig, kernel_matrix_in_chunks,
                                  make_kernel_fn)
 
 
@@ -40,6 +41,7 @@ def test_convnet_needs_images_that_survive_its_pools():
     KernelConfig('convnet', depth=1, kernel='ntk', implementation='neural_tangents'),
     KernelConfig('convnet', depth=1, kernel='ntk'),
 ])
+@pytest.mark.slow
 def test_blocked_equals_unblocked_and_gradients_too(config):
     rng = np.random.default_rng(0)
     x1 = jnp.asarray(rng.normal(size=(7, 4, 4, 2)), jnp.float32)
@@ -65,6 +67,7 @@ def test_chunks_on_the_host_match_one_call():
     np.testing.assert_allclose(chunked, fn(x1, x2, config.initial_hparams()), rtol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('prepend_conv', [False, True])
 def test_convnet_kernels_match_finite_networks(prepend_conv):
     """Monte Carlo over 64 random finite ConvNets of width 128: the NNGP is the mean of
@@ -91,5 +94,5 @@ def test_convnet_kernels_match_finite_networks(prepend_conv):
 @pytest.mark.parametrize('n, size, expected', [(1000, 300, 250), (1000, 250, 250), (5, 3, 3),
                                                (7, 3, 3), (2, 10, 2), (501, 250, 167)])
 def test_blocks_are_equal_and_as_few_as_the_size_allows(n, size, expected):
-    assert _balanced(n, size) == expected
+    assert balanced(n, size) == expected
     assert -(-n // expected) == -(-n // min(n, size))  # no more blocks than `size` makes

@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 
 from tfkip.errors import TfkipError
-from tfkip.preprocess import PreprocessConfig, apply, fit, from_npz_bytes, to_npz_bytes
+from tfkip.formats.preprocess_stats import from_npz_bytes, to_npz_bytes
+from tfkip.preprocess import PreprocessConfig, apply, fit
 from tfkip.preprocess import moments
-from tfkip.preprocess.beam import MomentsCombineFn
+from tfkip.beam.preprocess import MomentsCombineFn
 from tfkip.preprocess.zca import zca_from_moments
 from tfkip.sources.dataset import LabeledImages
 

@@ -8,8 +8,8 @@ import pytest
 import tensorflow_datasets as tfds
 
 from tfkip import cli
-from tfkip.artifacts import distilled_set
-from tfkip.artifacts.distilled_set import DistilledSet
+from tfkip.formats import distilled_set
+from tfkip.formats.distilled_set import DistilledSet
 from tfkip.errors import TfkipError
 from tfkip.preprocess import PreprocessConfig, fit
 from tfkip.publish import publish
@@ -49,6 +49,7 @@ print(json.dumps({
 '''
 
 
+@pytest.mark.slow
 def test_published_set_loads_in_a_process_that_never_imports_tfkip(tmp_path):
     images, labels, stats = small_artifact(str(tmp_path / 'set'))
     data_dir = str(tmp_path / 'tfds')
@@ -99,8 +100,8 @@ def test_label_solve_sets_are_not_fixed_label_configs():
 def test_rfad_sets_have_their_own_configs():
     from tfkip.publish.publish import _check_variant, builder_class, config_for
     configs = {c.name: c for c in builder_class('kip_cifar10').BUILDER_CONFIGS}
-    made = {'config': {'kernel': {'architecture': 'convnet'}, 'images_per_class': 1,
-                       'learn_labels': True, 'method': 'rfad'},
+    made = {'config': {'kernel': {'architecture': 'convnet', 'kernel': 'nngp'},
+                       'images_per_class': 1, 'learn_labels': True, 'method': 'rfad'},
             'preprocessing': {'config': {'zca': True}}}
     rfad = DistilledSet(np.zeros((10, 32, 32, 3), np.float32), np.eye(10, dtype=np.float32),
                         made)
@@ -112,7 +113,7 @@ def test_rfad_sets_have_their_own_configs():
 
 
 @pytest.mark.parametrize('made,config', [
-    ({'method': 'dd', 'dd_architecture': 'convnet', 'learn_labels': False},
+    ({'method': 'dd', 'options': {'dd_architecture': 'convnet'}, 'learn_labels': False},
      'dd_convnet_fixedlabels_ipc1'),
     ({'method': 'herding', 'learn_labels': True}, 'herding_ipc1'),  # coresets: one-hot labels
     ({'method': 'random'}, 'random_ipc1'),
@@ -128,6 +129,7 @@ def test_dd_and_coreset_sets_have_their_own_configs(made, config):
     _check_variant(artifact, configs[config], 'set.npz')
 
 
+@pytest.mark.slow
 def test_transfer_command_trains_on_the_published_set(tmp_path, capsys):
     small_artifact(str(tmp_path / 'set'))
     data_dir = str(tmp_path / 'tfds')

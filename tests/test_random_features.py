@@ -16,6 +16,7 @@ HPARAMS = {'W_std': np.float32(1.3), 'b_std': np.float32(0.2)}
     KernelConfig('convnet', depth=2, kernel='nngp'),
     KernelConfig('convnet', depth=1, kernel='nngp', readout='gap', prepend_conv=True),
 ])
+@pytest.mark.slow
 def test_feature_inner_products_estimate_the_exact_nngp(kernel):
     x = np.random.default_rng(0).normal(size=(5, 8, 8, 2)).astype(np.float32)
     exact = np.asarray(make_kernel_fn(kernel)(x, x, HPARAMS))
@@ -34,6 +35,7 @@ def test_feature_inner_products_estimate_the_exact_nngp(kernel):
     assert relative_error(1, 16).mean() > 3 * error.mean()
 
 
+@pytest.mark.slow
 def test_one_key_one_set_of_networks():
     kernel = KernelConfig('convnet', depth=1, kernel='nngp')
     feature_fn = jax.jit(make_feature_fn(kernel, num_models=2, width=8))
@@ -45,6 +47,7 @@ def test_one_key_one_set_of_networks():
     assert not np.allclose(a, feature_fn(x, jax.random.key(2), HPARAMS))
 
 
+@pytest.mark.slow
 def test_step_kernels_share_the_support_features():
     kernel = KernelConfig('fc', depth=1, kernel='nngp')
     feature_fn = make_feature_fn(kernel, num_models=2, width=16)

@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 
 from tfkip.distill.train import DistillConfig, distill, evaluate_start
+from tfkip.distill.methods.rfad import RFADOptions
 from tfkip.errors import TfkipError
 from tfkip.kernels.kernel import KernelConfig
 
 RFAD = DistillConfig(KernelConfig('convnet', depth=1, kernel='nngp'), method='rfad',
                      images_per_class=1, steps=6, learning_rate=0.05, target_batch_size=12,
-                     rf_models=2, rf_width=16, eval_every=3, eval_size=None,
+                     options=RFADOptions(rf_models=2, rf_width=16), eval_every=3, eval_size=None,
                      checkpoint_every=2, log_every=1)
 
 
@@ -18,6 +19,7 @@ def run(config, train, **kwargs):
     return distill(config, train, log=lambda _: None, progress=False, **kwargs)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('loss', ['mse', 'platt'])
 def test_rfad_lowers_its_loss_and_is_evaluated_with_the_exact_kernel(train_data, test_data,
                                                                      loss):
@@ -37,6 +39,7 @@ def test_rfad_lowers_its_loss_and_is_evaluated_with_the_exact_kernel(train_data,
         assert temperature is None
 
 
+@pytest.mark.slow
 def test_rfad_resume_is_exact(train_data, tmp_path):
     straight = run(RFAD, train_data)
     run(dataclasses.replace(RFAD, steps=3), train_data, workdir=str(tmp_path))
@@ -45,6 +48,7 @@ def test_rfad_resume_is_exact(train_data, tmp_path):
     np.testing.assert_array_equal(resumed.labels, straight.labels)
 
 
+@pytest.mark.slow
 def test_fresh_networks_every_step_follow_the_seed(train_data):
     a, b = run(RFAD, train_data), run(RFAD, train_data)
     np.testing.assert_array_equal(a.images, b.images)
@@ -55,13 +59,14 @@ def test_fresh_networks_every_step_follow_the_seed(train_data):
 @pytest.mark.parametrize('change,message', [
     ({'kernel': KernelConfig('convnet', depth=1)}, "use the 'nngp' kernel"),
     ({'loss': 'hinge'}, 'unknown loss'),
-    ({'rf_models': 0}, 'rf_models'),
+    ({'options': {'rf_models': 0}}, 'rf_models'),
 ])
 def test_bad_rfad_settings_are_clear_errors(change, message):
     with pytest.raises(TfkipError, match=message):
         dataclasses.replace(RFAD, **change)
 
 
+@pytest.mark.slow
 def test_augmentation_in_the_loss_changes_the_step_and_resumes_exactly(train_data, tmp_path):
     # The support images pass through one DSA group a step, drawn from the step's key.
     augmented = dataclasses.replace(RFAD, augmentation=('crop', 'flip', 'color'),
@@ -79,6 +84,7 @@ def test_augmentation_in_the_loss_changes_the_step_and_resumes_exactly(train_dat
         dataclasses.replace(RFAD, method='dd', augmentation=('crop',))
 
 
+@pytest.mark.slow
 def test_the_held_out_curve_starts_at_step_0(train_data, test_data):
     result = run(RFAD, train_data, eval_data=test_data)
     steps = [h['step'] for h in result.metadata['history']]

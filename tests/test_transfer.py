@@ -88,6 +88,7 @@ def test_weight_decay_is_an_l2_penalty_on_every_weight():
     assert mlp((8, 8, 1), 3, width=5, depth=2).output_shape == (None, 3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', ['standard', 'kip'])
 def test_train_and_evaluate_learns_a_separable_task_and_checks_inputs(name):
     rng = np.random.default_rng(0)

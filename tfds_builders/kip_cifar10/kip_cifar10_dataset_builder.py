@@ -1,9 +1,13 @@
 """kip_cifar10: CIFAR-10 distilled with KIP (Nguyen et al. 2021); see README.md."""
+import tensorflow_datasets as tfds
+
 from tfkip.publish.builder import KipBuilder, configs, every_variant
 
 
 class Builder(KipBuilder):
     """DatasetBuilder for kip_cifar10; reads the distilled sets from the manual dir."""
+    VERSION = tfds.core.Version('1.0.0')
+    RELEASE_NOTES = {'1.0.0': 'Initial release.'}
     CLASS_NAMES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship',
                    'truck')
     IMAGE_SHAPE = (32, 32, 3)

@@ -1,11 +1,15 @@
 """kip_cifar100: CIFAR-100 distilled with KIP (Nguyen et al. 2021); see README.md."""
 from etils import epath
 
+import tensorflow_datasets as tfds
+
 from tfkip.publish.builder import KipBuilder, configs, every_variant
 
 
 class Builder(KipBuilder):
     """DatasetBuilder for kip_cifar100; reads the distilled sets from the manual dir."""
+    VERSION = tfds.core.Version('1.0.0')
+    RELEASE_NOTES = {'1.0.0': 'Initial release.'}
     CLASS_NAMES = tuple((epath.Path(__file__).parent / 'label_names.txt').read_text().split())
     IMAGE_SHAPE = (32, 32, 3)
     DEFAULT_BUILDER_CONFIG_NAME = 'convnet_zca_ipc10'

@@ -1,9 +1,13 @@
 """kip_fashion_mnist: Fashion-MNIST distilled with KIP (Nguyen et al. 2021); see README.md."""
+import tensorflow_datasets as tfds
+
 from tfkip.publish.builder import KipBuilder, configs, every_variant
 
 
 class Builder(KipBuilder):
     """DatasetBuilder for kip_fashion_mnist; reads the distilled sets from the manual dir."""
+    VERSION = tfds.core.Version('1.0.0')
+    RELEASE_NOTES = {'1.0.0': 'Initial release.'}
     CLASS_NAMES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt',
                    'Sneaker', 'Bag', 'Ankle boot')
     IMAGE_SHAPE = (28, 28, 1)

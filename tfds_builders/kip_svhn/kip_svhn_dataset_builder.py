@@ -1,9 +1,13 @@
 """kip_svhn: SVHN (cropped digits) distilled with KIP (Nguyen et al. 2021); see README.md."""
+import tensorflow_datasets as tfds
+
 from tfkip.publish.builder import KipBuilder, configs, every_variant
 
 
 class Builder(KipBuilder):
     """DatasetBuilder for kip_svhn; reads the distilled sets from the manual dir."""
+    VERSION = tfds.core.Version('1.0.0')
+    RELEASE_NOTES = {'1.0.0': 'Initial release.'}
     CLASS_NAMES = tuple(str(d) for d in range(10))
     IMAGE_SHAPE = (32, 32, 3)
     DEFAULT_BUILDER_CONFIG_NAME = 'convnet_zca_ipc10'

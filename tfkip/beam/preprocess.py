@@ -9,7 +9,7 @@ Statistics are float64 `Moments` merged with Chan et al.'s parallel update
 (`tfkip.preprocess.moments`), so they do not depend on how the runner splits the data; the
 eigendecomposition runs once, on the merged covariance. `run` writes everything to a
 temporary folder and moves it into place when the pipeline has succeeded; the output
-layout is documented in `tfkip.sources.prepared`.
+layout is documented in `tfkip.formats.prepared`.
 """
 import argparse
 import functools
@@ -27,14 +27,15 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from tfkip import options
 from tfkip.errors import TfkipError
+from tfkip.formats.prepared import FORMAT, MANIFEST, STATS, encode_example
+from tfkip.formats.preprocess_stats import to_npz_bytes
 from tfkip.preprocess import moments
 from tfkip.preprocess.standardize import channel_rows, channel_stats_from_moments
-from tfkip.preprocess.transform import (PreprocessConfig, PreprocessStats, apply, before_zca,
-                                        to_npz_bytes)
+from tfkip.preprocess.transform import PreprocessConfig, PreprocessStats, apply, before_zca
 from tfkip.preprocess.zca import zca_from_moments
 from tfkip.sources import open_source
-from tfkip.sources.prepared import FORMAT, MANIFEST, STATS, encode_example
 from tfkip.version import __version__
 
 
@@ -189,9 +190,11 @@ def _move_into_place(tmp_dir, out_dir):
 
 def preprocess(source, out_dir, config, *, splits=('train', 'test'), train_split='train',
                tfds_data_dir=None, pipeline_options=None, examples_per_file=10000):
-    """Runs the stage on `source` (a spec string or a `Source`) and returns `out_dir`. Without a `--runner` in `pipeline_options` it
-    runs in this process on FnApiRunner (Beam's DirectRunner would first try to download
-    its Prism binary)."""
+    """Runs the stage on `source` (a spec string or a `Source`) and returns `out_dir`.
+
+    Without a `--runner` in `pipeline_options` it runs in this process on FnApiRunner (Beam's
+    DirectRunner would first try to download its Prism binary). `config.zca` 'auto' is
+    resolved from the train split's image shape."""
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
     if train_split not in splits:
         splits = (train_split,) + tuple(splits)
@@ -205,12 +208,13 @@ def preprocess(source, out_dir, config, *, splits=('train', 'test'), train_split
         if info.image_shape != infos[train_split].image_shape:
             raise TfkipError(f'{source.name}: split {split!r} has images of shape '
                              f'{info.image_shape}, {train_split!r} {infos[train_split].image_shape}')
-    options = pipeline_options or PipelineOptions([])
-    runner = None if options.view_as(StandardOptions).runner else FnApiRunner()
+    config = config.resolved(infos[train_split].image_shape)
+    beam_options = pipeline_options or PipelineOptions([])
+    runner = None if beam_options.view_as(StandardOptions).runner else FnApiRunner()
     out_dir = out_dir.rstrip('/')
     tmp_dir = f'{out_dir}.tmp-{uuid.uuid4().hex[:8]}'
     try:
-        pipeline = beam.Pipeline(runner=runner, options=options)
+        pipeline = beam.Pipeline(runner=runner, options=beam_options)
         build(pipeline, source, config, infos, train_split, tmp_dir,
               examples_per_file=examples_per_file)
         _run(pipeline)
@@ -259,19 +263,11 @@ def build_parser(prog):
                         help='splits to write (default: %(default)s)')
     parser.add_argument('--train-split', default='train',
                         help='split the statistics come from (default: %(default)s)')
-    parser.add_argument('--zca-reg', type=float, default=0.1,
-                        help='ZCA ridge lambda, relative to tr(C)/d; 0 is plain ZCA '
-                             '(default: %(default)s, the paper\'s CIFAR-10 value)')
-    parser.add_argument('--no-zca', dest='zca', action='store_false',
-                        help='standardize only (the papers\' choice for grayscale sets)')
-    parser.add_argument('--per-image-norm', action='store_true',
-                        help='centre each image and scale it to unit mean square before ZCA')
-    parser.add_argument('--no-standardize', dest='standardize', action='store_false',
-                        help='skip per-channel standardization')
     parser.add_argument('--tfds-data-dir', default=None,
                         help='TFDS data_dir for tfds: sources (default: TFDS\'s own)')
     parser.add_argument('--examples-per-file', type=int, default=10000,
                         help='examples per output TFRecord file (default: %(default)s)')
+    options.add_fields(parser, PreprocessConfig, title='preprocessing')
     return parser
 
 
@@ -282,9 +278,8 @@ def run(argv, prog='pipelines/preprocess.py'):
     # A worker error is reported once, by `_run`, not also as Beam's logged traceback.
     logging.getLogger('apache_beam.runners.common').setLevel(logging.CRITICAL)
     try:
-        config = PreprocessConfig(standardize=args.standardize,
-                                  per_image_norm=args.per_image_norm, zca=args.zca,
-                                  zca_reg=args.zca_reg)
+        config = PreprocessConfig(**options.pick(options.given(args, vars(args)),
+                                                 PreprocessConfig))
         out = preprocess(args.source, args.output, config, splits=tuple(args.splits),
                          train_split=args.train_split, tfds_data_dir=args.tfds_data_dir,
                          pipeline_options=PipelineOptions(beam_args),

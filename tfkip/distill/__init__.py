@@ -1,10 +1,15 @@
-"""Distillation: kernel ridge regression, KIP and RFAD, Label Solve and the training loop."""
-from tfkip.distill import step_kernels
-from tfkip.distill.kip import KIP, KIPState, kip, kip_loss
-from tfkip.distill.krr import centered_one_hot, evaluate, krr_predict, krr_weights
-from tfkip.distill.label_solve import label_solve
-from tfkip.distill.train import DistillConfig, distill, evaluate_start, initial_params
+"""Distillation: kernel ridge regression, the registered methods (`methods/`: KIP, RFAD, DD,
+Label Solve, coresets) and the training loop.
 
-__all__ = ['KIP', 'KIPState', 'kip', 'kip_loss', 'step_kernels', 'centered_one_hot',
-           'evaluate', 'krr_predict', 'krr_weights', 'label_solve', 'DistillConfig', 'distill',
-           'evaluate_start', 'initial_params']
+Names are imported on first use, so that `tfkip.distill.config.DistillConfig` and the method
+registry (read by the command line) do not pull in JAX.
+"""
+from tfkip import _lazy
+
+_MODULES = {'KIP': 'kip', 'KIPState': 'kip', 'kip': 'kip', 'kip_loss': 'kip',
+            'centered_one_hot': 'krr', 'evaluate': 'krr', 'krr_predict': 'krr',
+            'krr_weights': 'krr', 'label_solve': 'label_solve', 'DistillConfig': 'config',
+            'distill': 'train', 'evaluate_start': 'train', 'initial_params': 'train'}
+__all__ = sorted(_MODULES)
+
+__getattr__ = _lazy.attributes(__name__, _MODULES)

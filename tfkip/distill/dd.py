@@ -52,9 +52,9 @@ class Network(NamedTuple):
 
     def stax(self, num_classes):
         """`(init_fn, apply_fn, kernel_fn)` of this network with `num_classes` outputs."""
-        return ARCHITECTURES[self.architecture](self.depth, num_classes=num_classes,
-                                                width=self.width, W_std=self.W_std,
-                                                b_std=self.b_std)
+        return ARCHITECTURES[self.architecture].stax(self.depth, num_classes=num_classes,
+                                                     width=self.width, W_std=self.W_std,
+                                                     b_std=self.b_std)
 
 
 def raw_step_sizes(step_size, inner_steps):

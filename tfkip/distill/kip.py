@@ -24,10 +24,10 @@ import jax.numpy as jnp
 import optax
 from jax.sharding import PartitionSpec as P
 
+from tfkip.distill.config import LOSSES
 from tfkip.distill.krr import krr_predict
 
 LEARNABLE = ('images', 'labels', 'hparams', 'log_temperature')
-LOSSES = ('mse', 'platt')
 # RFAD's Platt temperature starts here: centered one-hot targets put a confident KRR
 # prediction about 1 above the others, which is then a logit margin of 10.
 PLATT_TEMPERATURE = 0.1

@@ -21,7 +21,7 @@ import numpy as np
 from tfkip._io import atomic_path, sha256, write_text
 from tfkip._tf import gfile, tf
 from tfkip.errors import TfkipError
-from tfkip.preprocess import from_npz_bytes, to_npz_bytes
+from tfkip.formats.preprocess_stats import from_npz_bytes, to_npz_bytes
 from tfkip.version import __version__
 
 FORMAT = 'tfkip.distilled_set/1'

@@ -1,5 +1,14 @@
-"""Infinite-width kernels: stax architectures and blocked, differentiable kernel functions."""
-from tfkip.kernels.architectures import FC, ConvNet
-from tfkip.kernels.kernel import KernelConfig, kernel_matrix_in_chunks, make_kernel_fn
+"""Infinite-width kernels: the kernel table of stax architectures, their configuration and
+blocked, differentiable kernel functions.
 
-__all__ = ['FC', 'ConvNet', 'KernelConfig', 'kernel_matrix_in_chunks', 'make_kernel_fn']
+Names are imported on first use, so that `tfkip.kernels.config.KernelConfig` (read by the
+command line) does not pull in JAX.
+"""
+from tfkip import _lazy
+
+_MODULES = {'FC': 'architectures', 'ConvNet': 'architectures', 'ARCHITECTURES': 'architectures',
+            'KernelConfig': 'config', 'kernel_matrix_in_chunks': 'kernel',
+            'make_kernel_fn': 'kernel'}
+__all__ = sorted(_MODULES)
+
+__getattr__ = _lazy.attributes(__name__, _MODULES)

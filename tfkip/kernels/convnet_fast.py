@@ -43,9 +43,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from tfkip.kernels.architectures import READOUTS
+from tfkip.kernels.blocks import blocked, to_blocks
 from tfkip.kernels.relu import relu_map
-
-READOUTS = ('flatten', 'gap')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -314,3 +314,24 @@ def convnet_kernel(x1, x2, plan, w_std, b_std, kernel='ntk'):
     """`pair_kernel` of x1 and x2, unblocked."""
     return pair_kernel(x1, image_variances(x1, plan, w_std, b_std),
                        *shifted_images(x2, plan, w_std, b_std), plan, w_std, b_std, kernel)
+
+
+def make_kernel_fn(config):
+    """The kernel table's entry point: `kernel_fn(x1, x2, hparams) -> [N1, N2]` for a
+    convnet KernelConfig, blocked. x1's variance maps first (in chunks), then for each
+    block of x2 its shifted maps, then the pairs in blocks."""
+    def kernel_fn(x1, x2, hparams):
+        plan = Plan.make(x1.shape[1:3], config.depth, prepend_conv=config.prepend_conv,
+                         readout=config.readout)
+        max_pairs = (config.block_size ** 2 if config.block_size
+                     else pairs_per_block(plan, x1.dtype.itemsize))
+        w_std, b_std = hparams['W_std'], hparams['b_std']
+        chunks = to_blocks(x1, min(x1.shape[0], max_pairs))
+        per_chunk = jax.lax.map(lambda c: image_variances(c, plan, w_std, b_std), chunks)
+        v1 = tuple(v.reshape((-1,) + v.shape[2:])[:x1.shape[0]] for v in per_chunk)
+        shift = lambda b, h: shifted_images(b, plan, h['W_std'], h['b_std'])
+        block = lambda a, b, h: pair_kernel(a[0], a[1], b[0], b[1], plan, h['W_std'],
+                                            h['b_std'], config.kernel)
+        return blocked(block, (x1, v1), x2, hparams, max_pairs, prepare2=shift)
+
+    return kernel_fn

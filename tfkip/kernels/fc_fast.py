@@ -14,6 +14,8 @@ rest is elementwise.
 """
 import jax.numpy as jnp
 
+from tfkip.kernels.architectures import ARCHITECTURES
+from tfkip.kernels.blocks import blocked
 from tfkip.kernels.relu import relu_map
 
 
@@ -41,3 +43,12 @@ def fc_kernel(x1, x2, depth, w_std, b_std, kernel='ntk'):
         s, v1, v2 = (w_var * a + b_var for a in (s, v1 / 2, v2 / 2))
         t = w_var * t + s
     return t if kernel == 'ntk' else s
+
+
+def make_kernel_fn(config):
+    """The kernel table's entry point: `kernel_fn(x1, x2, hparams) -> [N1, N2]` for an fc
+    KernelConfig, in blocks of at most block_size**2 pairs."""
+    max_pairs = (config.block_size or ARCHITECTURES['fc'].block_size) ** 2
+    block = lambda x1, x2, h: fc_kernel(x1, x2, config.depth, h['W_std'], h['b_std'],
+                                        config.kernel)
+    return lambda x1, x2, hparams: blocked(block, x1, x2, hparams, max_pairs)

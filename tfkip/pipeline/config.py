@@ -1,19 +1,24 @@
 """`RunConfig`: everything `tfkip run` does, and the config files that hold it.
 
 A config file (YAML or JSON) maps option names to values, with the names of the command
-line's options (`ipc`, `learning_rate` or `learning-rate`, `zca_reg`, ...); options given on
-the command line override it.
+line's options (`images_per_class` or `ipc`, `learning_rate` or `learning-rate`, `zca_reg`,
+`transfer_protocol`, ...); options given on the command line override it, and it overrides
+`RUN_DEFAULTS`. `RunConfig.from_options` turns the merged options into the configs.
 """
 import dataclasses
 import hashlib
 import json
 import os
 
-from tfkip.distill.train import DistillConfig
+from tfkip import augment
+from tfkip.distill.config import DistillConfig
 from tfkip.errors import TfkipError
+from tfkip.options import ALIASES, pick
 from tfkip.preprocess import PreprocessConfig
-from tfkip.pipeline import STAGES
-from tfkip.transfer.train import PROTOCOLS
+from tfkip.pipeline import RUN_DEFAULTS, STAGES
+from tfkip.transfer.train import PROTOCOLS, TransferConfig, protocols
+
+TRANSFER_PREFIX = 'transfer_'  # `tfkip run`'s transfer options: --transfer-<field>
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +47,41 @@ class RunConfig:
     train_split: str = 'train'
     eval_split: str = 'test'
     tfds_data_dir: str | None = None
+
+    @classmethod
+    def from_options(cls, values):
+        """The run of a flat {option: value} mapping (`tfkip run`'s options, a config file's
+        keys) over `RUN_DEFAULTS`: source, run_dir, dataset (default: the one the source is
+        named after), skip, the splits, every DistillConfig / KernelConfig / method /
+        PreprocessConfig option, and transfer_protocol and transfer_<TransferConfig field>.
+        Without `augmentation`, methods whose loss takes it get the dataset's DSA groups."""
+        from tfkip.distill import methods
+        from tfkip.publish import dataset_for_source
+        values = {k: v for k, v in values.items() if v is not None}
+        method = methods.get(values.get('method', RUN_DEFAULTS['method']))
+        others = {k for k, (owner, _) in methods.option_fields().items() if owner is not method}
+        values = {**{k: v for k, v in RUN_DEFAULTS.items() if k not in others}, **values}
+        for name in ('source', 'run_dir'):
+            if name not in values:
+                raise TfkipError(f'--{name.replace("_", "-")} is required (on the command '
+                                 'line or in --config-file)')
+        dataset = values.get('dataset') or dataset_for_source(values['source'])
+        if dataset is None:
+            raise TfkipError(f'cannot tell which kip_* dataset {values["source"]} is; give '
+                             '--dataset')
+        distill = DistillConfig.from_options(values)
+        if 'augmentation' not in values and distill.algorithm.augments:
+            distill = dataclasses.replace(distill, augmentation=augment.for_dataset(dataset))
+        transfer = pick(values, TransferConfig, prefix=TRANSFER_PREFIX)
+        skip = values.get('skip', ())
+        return cls(source=values['source'], run_dir=values['run_dir'], dataset=dataset,
+                   preprocess=PreprocessConfig(**pick(values, PreprocessConfig)),
+                   distill=distill,
+                   transfer=protocols(transfer.pop('protocol', ('standard',)), dataset,
+                                      **transfer),
+                   skip=(skip,) if isinstance(skip, str) else tuple(skip),
+                   **{k: values[k] for k in ('train_split', 'eval_split', 'tfds_data_dir')
+                      if k in values})
 
     def __post_init__(self):
         unknown = sorted(set(self.skip) - set(STAGES))
@@ -87,6 +127,7 @@ def load_config_file(path, allowed):
         raise TfkipError(f'{path}: must map option names to values, got a '
                          f'{type(values).__name__}')
     values = {str(k).replace('-', '_'): v for k, v in values.items()}
+    values = {({a: n for n, a in ALIASES.items()}.get(k, k)): v for k, v in values.items()}
     unknown = sorted(set(values) - set(allowed))
     if unknown:
         raise TfkipError(f'{path}: unknown option(s) {", ".join(unknown)}; the options are '

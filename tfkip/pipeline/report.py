@@ -24,7 +24,7 @@ def write_report(config, outputs, timings):
              'markdown': os.path.join(config.run_dir, 'report.md')}
     distill = outputs.get('distill')
     if distill:
-        from tfkip.artifacts import distilled_set
+        from tfkip.formats import distilled_set
         distilled = distilled_set.load(distill['artifact'])
         paths['images'] = _image_grid(distilled, os.path.join(config.run_dir, 'distilled.png'))
         if distilled.metadata.get('losses') or distilled.metadata.get('history'):
@@ -136,7 +136,7 @@ def _save(figure, path):
 
 def _image_grid(distilled, path):
     """distilled.png: up to MAX_PER_CLASS images of each class, in pixel space."""
-    from tfkip.artifacts import distilled_set
+    from tfkip.formats import distilled_set
     from tfkip.preprocess import invert
     stats = distilled_set.load_preprocessing(distilled)
     images = invert(stats, distilled.images) if stats is not None else distilled.images

@@ -13,6 +13,10 @@ A stage whose marker exists with the fingerprint of the current options (its own
 upstream stages') is done and is not run again; so a rerun after a crash continues with the
 first unfinished stage, and KIP inside it from its last checkpoint. Changing an option reruns
 the stage it belongs to and every later one. Markers are written last, atomically.
+
+The stage functions below (`load_data`, `distill_to_artifact`, `load_published`,
+`train_on_set`, `evaluate_artifact`) are the only stage logic: `run` and every `tfkip`
+subcommand call them.
 """
 import dataclasses
 import functools
@@ -41,19 +45,122 @@ def _read_marker(run_dir, stage):
         return json.load(f)
 
 
-def _data(config, outputs):
-    """(train, test, stats): from the Beam stage's output, or (preprocess skipped) the
-    source preprocessed in memory with the same options."""
+def load_data(source, preprocess_config, train_split='train', eval_split='test',
+              tfds_data_dir=None):
+    """The splits in the preprocessed space: a Beam-prepared folder as it is, any other
+    source preprocessed in memory (fitted on the train split).
+
+    Returns:
+      (train, test (None without eval_split), PreprocessStats, prepared: bool).
+    """
     from tfkip import preprocess, sources
-    if outputs.get('preprocess'):
-        source = sources.open_source(outputs['preprocess']['prepared_dir'])
-        train = sources.load_split(source, config.train_split)
-        return train, sources.load_split(source, config.eval_split), source.stats()
-    source = sources.open_source(config.source, tfds_data_dir=config.tfds_data_dir)
-    train = sources.load_split(source, config.train_split)
-    stats = preprocess.fit(config.preprocess, train)
-    test = sources.load_split(source, config.eval_split)
-    return preprocess.transform(stats, train), preprocess.transform(stats, test), stats
+    opened = sources.open_source(source, tfds_data_dir=tfds_data_dir)
+    train = sources.load_split(opened, train_split)
+    test = sources.load_split(opened, eval_split) if eval_split else None
+    if isinstance(opened, sources.Prepared):
+        return train, test, opened.stats(), True
+    stats = preprocess.fit(preprocess_config, train)
+    test = preprocess.transform(stats, test) if test is not None else None
+    return preprocess.transform(stats, train), test, stats, False
+
+
+def _data(config, outputs):
+    """(train, test, stats, prepared): from the Beam stage's output, or (preprocess skipped)
+    the source preprocessed in memory with the same options."""
+    source = (outputs['preprocess']['prepared_dir'] if outputs.get('preprocess')
+              else config.source)
+    return load_data(source, config.preprocess, config.train_split, config.eval_split,
+                     config.tfds_data_dir)
+
+
+def distill_to_artifact(config, train, test, stats, base, *, source, prepared, log,
+                        workdir=None, **kwargs):
+    """Distils `train` with `config` (a DistillConfig) and saves the artifact at `base`
+    (.npz, .json, .preprocess.npz); checkpoints in `workdir` (default: base.ckpt).
+
+    Returns:
+      (the artifact's path, its metadata); path None on processes that do not write.
+    """
+    from tfkip.formats import distilled_set
+    from tfkip.distill import distributed
+    from tfkip.distill.train import distill
+    result = distill(config, train, eval_data=test, workdir=workdir or base + '.ckpt', log=log,
+                     **kwargs)
+    metadata = dict(result.metadata, preprocessing={'prepared': prepared, **stats.describe()},
+                    source=source)
+    if not distributed.is_writer():
+        return None, metadata
+    return distilled_set.save(dataclasses.replace(result, metadata=metadata), base,
+                              preprocessing=stats), metadata
+
+
+def load_published(name, data_dir):
+    """A published `<dataset>/<config>`: (images [N, H, W, C] float32, soft labels [N, C]
+    float32, its PreprocessStats or None, the kernel architecture it was made with)."""
+    import tensorflow_datasets as tfds
+    from tfkip.publish import builder_class
+    builder_class(name.split('/')[0])  # registers it: info.metadata has the stats
+    builder = tfds.builder(name, data_dir=data_dir)
+    if not builder.is_prepared():
+        raise TfkipError(f'{name} is not published in {data_dir}; run tfkip publish first')
+    rows = tfds.as_numpy(builder.as_dataset('train', batch_size=-1))
+    return (rows['image'], rows['soft_label'], builder.info.metadata.stats,
+            builder.builder_config.variant.kernel)
+
+
+def train_on_set(transfers, images, labels, test, architecture, log, what, whitening=None):
+    """{'results': [train_and_evaluate's result under each TransferConfig of `transfers`]}."""
+    from tfkip.transfer import train_and_evaluate
+    results = []
+    for transfer in transfers:
+        results.append(train_and_evaluate(
+            transfer, images, labels, test.images, test.labels, whitening=whitening,
+            architecture=architecture,
+            progress=lambda seed, acc: log(f'{what} ({transfer.protocol} protocol) seed {seed}: '
+                                           f'test accuracy {acc:.4f}')))
+    return {'results': results}
+
+
+def evaluate_artifact(path, source, *, eval_split='test', train_split='train',
+                      tfds_data_dir=None, kernel=None, reg=None, preprocess_config=None):
+    """KRR metrics of the artifact at `path` on `eval_split` of `source`, with the kernel,
+    ridge and preprocessing its sidecar records; `kernel`, `reg` and `preprocess_config`
+    serve artifacts without one.
+
+    Returns:
+      {'accuracy', 'mse'}.
+    """
+    import numpy as np
+    from tfkip import preprocess, sources
+    from tfkip.formats import distilled_set
+    from tfkip.distill.config import DistillConfig
+    from tfkip.distill.krr import evaluate
+    from tfkip.kernels.kernel import make_kernel_fn
+    artifact = distilled_set.load(path)
+    meta = artifact.metadata
+    opened = sources.open_source(source, tfds_data_dir=tfds_data_dir)
+    test = sources.load_split(opened, eval_split)
+    if 'config' in meta:
+        made = DistillConfig.from_dict(meta['config'])
+        kernel, reg = made.kernel, made.reg
+        hparams = {k: np.float32(v) for k, v in meta['hparams'].items()}
+    else:
+        hparams = kernel.initial_hparams()
+    prep = meta.get('preprocessing')
+    if prep is not None and prep['prepared'] != isinstance(opened, sources.Prepared):
+        kind = 'a Beam-prepared folder' if prep['prepared'] else 'raw images'
+        raise TfkipError(f'{path} was distilled from {kind} ({meta["source"]}); evaluate it '
+                         f'with a --source of the same kind, not {source}')
+    if not isinstance(opened, sources.Prepared):
+        stats = distilled_set.load_preprocessing(artifact)
+        if stats is None:  # no statistics file: refit on the train split (it is deterministic)
+            config = (preprocess.PreprocessConfig(**prep['config']) if prep is not None
+                      else preprocess_config)
+            stats = preprocess.fit(config, sources.load_split(opened, train_split))
+        test = preprocess.transform(stats, test)
+    artifact.check_matches(test.image_shape, test.num_classes, test.source)
+    return evaluate(make_kernel_fn(kernel, test.num_classes), hparams, artifact.images,
+                    artifact.labels, test.images, test.labels, reg=reg)
 
 
 def _needs(outputs, stage, by):
@@ -64,7 +171,7 @@ def _needs(outputs, stage, by):
 
 
 def _preprocess(config, outputs, log, data):
-    from tfkip.preprocess.beam import preprocess
+    from tfkip.beam.preprocess import preprocess
     out = os.path.join(config.run_dir, PREPARED)
     preprocess(config.source, out, config.preprocess,
                splits=(config.train_split, config.eval_split), train_split=config.train_split,
@@ -73,15 +180,10 @@ def _preprocess(config, outputs, log, data):
 
 
 def _distill(config, outputs, log, data):
-    from tfkip.artifacts import distilled_set
-    from tfkip.distill.train import distill
-    train, test, stats = data()
-    base = os.path.join(config.run_dir, ARTIFACT)
-    result = distill(config.distill, train, eval_data=test, workdir=base + '.ckpt', log=log)
-    preprocessing = {'prepared': bool(outputs.get('preprocess')), **stats.describe()}
-    metadata = dict(result.metadata, preprocessing=preprocessing, source=config.source)
-    path = distilled_set.save(dataclasses.replace(result, metadata=metadata), base,
-                              preprocessing=stats)
+    train, test, stats, prepared = data()
+    path, metadata = distill_to_artifact(config.distill, train, test, stats,
+                                         os.path.join(config.run_dir, ARTIFACT),
+                                         source=config.source, prepared=prepared, log=log)
     return {'artifact': path, 'krr_accuracy': metadata['metrics']['accuracy'],
             'steps': metadata['steps']}
 
@@ -95,37 +197,24 @@ def _publish(config, outputs, log, data):
 
 
 def _transfer(config, outputs, log, data):
-    import tensorflow_datasets as tfds
     published = _needs(outputs, 'publish', 'transfer')
-    rows = tfds.as_numpy(tfds.load(published['dataset'], split='train', batch_size=-1,
-                                   data_dir=published['data_dir']))
-    _, test, _ = data()  # already in the set's preprocessed space
-    return _each_protocol(config, rows['image'], rows['soft_label'], test, log, 'transfer')
-
-
-def _each_protocol(config, images, labels, test, log, what):
-    """{'results': [train_and_evaluate's result under each of config.transfer]}."""
-    from tfkip.transfer import train_and_evaluate
-    results = []
-    for transfer in config.transfer:
-        results.append(train_and_evaluate(
-            transfer, images, labels, test.images, test.labels,
-            architecture=config.distill.kernel.architecture,
-            progress=lambda seed, acc: log(f'{what} ({transfer.protocol} protocol) seed {seed}: '
-                                           f'test accuracy {acc:.4f}')))
-    return {'results': results}
+    images, labels, _, _ = load_published(published['dataset'], published['data_dir'])
+    _, test, _, _ = data()  # already in the set's preprocessed space
+    return train_on_set(config.transfer, images, labels, test,
+                        config.distill.kernel.architecture, log, 'transfer')
 
 
 def _baseline(config, outputs, log, data):
     """The real images KIP starts from (a random class-balanced subset of the same size),
     one-hot labels: KRR with the same kernel and the same Keras protocol."""
     from tfkip.distill.train import evaluate_start
-    train, test, _ = data()
+    train, test, _, _ = data()
     images, labels, krr = evaluate_start(config.distill, train, test)
     log(f'baseline: random subset KRR accuracy {krr["accuracy"]:.4f}')
     result = {'krr': krr}
     if 'transfer' not in config.skip:
-        result['transfer'] = _each_protocol(config, images, labels, test, log, 'baseline')
+        result['transfer'] = train_on_set(config.transfer, images, labels, test,
+                                          config.distill.kernel.architecture, log, 'baseline')
     return result
 
 

@@ -1,6 +1,5 @@
 """Preprocessing of real images before distillation: standardization and regularized ZCA."""
-from tfkip.preprocess.transform import (PreprocessConfig, PreprocessStats, apply, fit,
-                                        from_npz_bytes, invert, to_npz_bytes, transform)
+from tfkip.preprocess.transform import (PreprocessConfig, PreprocessStats, apply, fit, invert,
+                                        transform)
 
-__all__ = ['PreprocessConfig', 'PreprocessStats', 'apply', 'fit', 'from_npz_bytes', 'invert',
-           'to_npz_bytes', 'transform']
+__all__ = ['PreprocessConfig', 'PreprocessStats', 'apply', 'fit', 'invert', 'transform']

@@ -8,13 +8,11 @@
 3. `zca`: regularized ZCA on the flattened result, W = U (S + lambda tr(C)/d)^(-1/2) U^T
    (see `tfkip.preprocess.zca`); grayscale sets usually stop after step 1.
 
-`fit` computes the statistics in memory; the Beam stage (`tfkip.preprocess.beam`) computes the
+`fit` computes the statistics in memory; the Beam stage (`tfkip.beam.preprocess`) computes the
 same statistics with the same functions over shards. Either way the result is a
-`PreprocessStats`, saved as one self-describing `.npz`.
+`PreprocessStats`, saved as one self-describing `.npz` (`tfkip.formats.preprocess_stats`).
 """
 import dataclasses
-import io
-import json
 
 import numpy as np
 
@@ -24,23 +22,40 @@ from tfkip.preprocess.standardize import (ChannelStats, channel_rows, channel_st
                                           standardize_array)
 from tfkip.preprocess.zca import ZcaStats, whiten, zca_from_moments
 
-FORMAT = 'tfkip.preprocess_stats.v1'
-
-
 @dataclasses.dataclass(frozen=True)
 class PreprocessConfig:
-    """Which steps run; `zca_reg` is lambda, relative to the mean eigenvalue (0 = plain ZCA)."""
+    """Which preprocessing steps run. One default everywhere (the library, `tfkip preprocess`,
+    `tfkip distill`, `tfkip run`): standardize, then regularized ZCA for colour images only,
+    the KIP papers' choice (ZCA is what makes kernels work on RGB sets; grayscale digits do
+    as well without it).
+
+    Attributes:
+      standardize: per-channel standardization with the train split's mean and std.
+      per_image_norm: centre each image and scale it to unit mean square (before ZCA).
+      zca: regularized ZCA whitening: True, False, or 'auto' (colour images only; fixed to
+        True or False by `resolved` when the preprocessing is fitted).
+      zca_reg: the ZCA ridge lambda, relative to the mean eigenvalue tr(C)/d (0: plain ZCA;
+        0.1 is the papers' CIFAR-10 value).
+    """
     standardize: bool = True
     per_image_norm: bool = False
-    zca: bool = True
+    zca: bool | str = 'auto'
     zca_reg: float = 0.1
 
     def __post_init__(self):
+        if self.zca not in (True, False, 'auto'):
+            raise TfkipError(f"zca must be True, False or 'auto', got {self.zca!r}")
         if not (isinstance(self.zca_reg, (int, float)) and self.zca_reg >= 0):
             raise TfkipError(f'zca_reg must be a number >= 0, got {self.zca_reg!r}')
 
     def to_dict(self):
         return dataclasses.asdict(self)
+
+    def resolved(self, image_shape):
+        """This config for images of `image_shape` (H, W, C): zca 'auto' becomes C > 1."""
+        if self.zca != 'auto':
+            return self
+        return dataclasses.replace(self, zca=image_shape[-1] > 1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +125,7 @@ def transform(stats, data):
 
 def fit(config, data):
     """LabeledImages of the train split -> PreprocessStats, in memory (float64 statistics)."""
+    config = config.resolved(data.image_shape)
     channel = (channel_stats_from_moments(moments.of_rows(channel_rows(data.images), full=False))
                if config.standardize else None)
     zca = None
@@ -118,35 +134,3 @@ def fit(config, data):
         zca = zca_from_moments(moments.of_rows(x, full=True), config.zca_reg)
     return PreprocessStats(config, data.class_names, data.image_shape, data.source,
                            len(data), channel, zca)
-
-
-def to_npz_bytes(stats):
-    """The statistics file: arrays plus a JSON `meta` entry describing them."""
-    arrays = {'meta': np.array(json.dumps({'format': FORMAT, **stats.describe()}))}
-    if stats.channel is not None:
-        arrays.update(channel_mean=stats.channel.mean, channel_std=stats.channel.std)
-    if stats.zca is not None:
-        arrays.update(zca_mean=stats.zca.mean, zca_whitening=stats.zca.whitening,
-                      zca_eigenvalues=stats.zca.eigenvalues)
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return buffer.getvalue()
-
-
-def from_npz_bytes(data, where):
-    """Inverse of `to_npz_bytes`; `where` names the file in errors."""
-    try:
-        with np.load(io.BytesIO(data)) as f:
-            arrays = {k: f[k] for k in f.files}
-        meta = json.loads(str(arrays['meta']))
-    except (OSError, ValueError, KeyError, EOFError) as e:
-        raise TfkipError(f'{where}: not a tfkip preprocessing statistics file ({e})') from None
-    if meta.get('format') != FORMAT:
-        raise TfkipError(f'{where}: format {meta.get("format")!r}, expected {FORMAT!r}')
-    config = PreprocessConfig(**meta['config'])
-    channel = (ChannelStats(arrays['channel_mean'], arrays['channel_std'])
-               if 'channel_mean' in arrays else None)
-    zca = (ZcaStats(arrays['zca_mean'], arrays['zca_whitening'], arrays['zca_eigenvalues'],
-                    config.zca_reg) if 'zca_whitening' in arrays else None)
-    return PreprocessStats(config, tuple(meta['class_names']), tuple(meta['image_shape']),
-                           meta['source'], meta['num_train'], channel, zca)

@@ -16,35 +16,29 @@ import json
 import numpy as np
 import tensorflow_datasets as tfds
 
-from tfkip.artifacts import distilled_set
+from tfkip.formats import distilled_set
+from tfkip.distill import methods
 from tfkip.errors import TfkipError
-from tfkip.preprocess import from_npz_bytes, to_npz_bytes
+from tfkip.kernels.architectures import ARCHITECTURES
+from tfkip.formats.preprocess_stats import from_npz_bytes, to_npz_bytes
 
 PREPROCESSING_FILE = 'preprocessing.npz'
 METADATA_FILE = 'metadata.json'  # the name TFDS reads `info.metadata` from
 
 
-METHODS = {'kip': 'KIP with the infinite-width {} kernel',
-           'rfad': 'RFAD (random features of finite {} networks, approximating the NNGP)',
-           'dd': 'DD (Wang et al. 2018: learned through the training of a finite {})',
-           'random': 'a random class-balanced subset of the real images',
-           'herding': 'a herding coreset of the real images',
-           'kcenter': 'a k-center greedy coreset of the real images'}
-CORESETS = ('random', 'herding', 'kcenter')  # real images, one-hot labels: no kernel
-
-
 @dataclasses.dataclass(frozen=True)
 class Variant:
     """How a distilled set was made; `name` is the config name without `_ipc<N>`."""
-    kernel: str | None = 'convnet'  # 'convnet' or 'fc' (the network, for DD); None: coresets
+    kernel: str | None = 'convnet'  # the network (`Method.made_with`); None: real images
     zca: bool = False
     learned_labels: bool = True
     augmentation: bool = False
-    method: str = 'kip'  # a key of METHODS; 'kip' covers Label Solve too
+    method: str = 'kip'  # a registered method that publishes under its own name (not 'ls')
 
     @property
     def name(self):
-        fixed = not self.learned_labels and self.method not in CORESETS  # coresets: always
+        # Sets of real images always have one-hot labels: no 'fixedlabels' to say.
+        fixed = not self.learned_labels and self.kernel is not None
         return '_'.join(([] if self.method == 'kip' else [self.method])
                         + ([self.kernel] if self.kernel else [])
                         + (['zca'] if self.zca else [])
@@ -60,22 +54,30 @@ class KipConfig(tfds.core.BuilderConfig):
         labels = 'learned labels' if variant.learned_labels else 'one-hot labels'
         super().__init__(
             name=f'{variant.name}_ipc{images_per_class}',
-            description=f'{METHODS[variant.method].format(variant.kernel)}, '
+            description=f'{methods.get(variant.method).title.format(variant.kernel)}, '
                         f'{images_per_class} image(s) per class, '
                         f'{"regularized ZCA" if variant.zca else "standardized"} images, '
                         f'{labels}{", augmentation" if variant.augmentation else ""}.')
 
 
 def every_variant(zca):
-    """Every way tfkip makes a set, on images standardized (zca=False) or ZCA-whitened: KIP
-    (and Label Solve) and RFAD on either kernel, labels learned or fixed, with or without
-    augmentation in the loss; DD on either network, labels learned or fixed; the coresets."""
-    return ([Variant(kernel, zca=zca, learned_labels=learned, augmentation=aug, method=method)
-             for method in ('kip', 'rfad') for kernel in ('convnet', 'fc')
-             for learned in (True, False) for aug in (False, True)]
-            + [Variant(network, zca=zca, learned_labels=learned, method='dd')
-               for network in ('convnet', 'fc') for learned in (True, False)]
-            + [Variant(None, zca=zca, learned_labels=False, method=m) for m in CORESETS])
+    """Every way tfkip makes a set, on images standardized (zca=False) or ZCA-whitened: each
+    registered method (`tfkip.distill.methods`; Label Solve publishes as KIP) on each
+    architecture of the kernel table, labels learned or fixed if it learns, with or without
+    augmentation if its loss takes it; sets of real images once, with one-hot labels."""
+    variants = []
+    for method in methods.REGISTRY.values():
+        if method.publishes_as != method.name:
+            continue
+        if not method.learns:
+            variants.append(Variant(None, zca=zca, learned_labels=False, method=method.name))
+            continue
+        variants += [Variant(kernel, zca=zca, learned_labels=learned, augmentation=aug,
+                             method=method.name)
+                     for kernel in ARCHITECTURES
+                     for learned in (True, False)
+                     for aug in ((False, True) if method.augments else (False,))]
+    return variants
 
 
 def configs(images_per_class, variants):
@@ -117,9 +119,8 @@ class PreprocessingMetadata(tfds.core.Metadata):
 
 
 class KipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
-    """Base of the `kip_*` builders (not registered itself: it is no dataset)."""
-    VERSION = tfds.core.Version('1.0.0')
-    RELEASE_NOTES = {'1.0.0': 'Initial release.'}
+    """Base of the `kip_*` builders (not registered itself: it is no dataset). Each builder
+    declares its own VERSION and RELEASE_NOTES."""
     MANUAL_DOWNLOAD_INSTRUCTIONS = """
     Put the distilled set as `<manual_dir>/<config name>.npz` (e.g. `convnet_zca_ipc10.npz`):
     a tfkip artifact with its `.json` and `.preprocess.npz` (`tfkip publish` does this for

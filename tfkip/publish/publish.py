@@ -9,13 +9,12 @@ import tempfile
 
 import tensorflow_datasets as tfds
 
+from tfds_builders import DATASETS  # discovered from the builder folders
 from tfkip._tf import tf
-from tfkip.artifacts import distilled_set
+from tfkip.formats import distilled_set
+from tfkip.distill.config import DistillConfig
 from tfkip.errors import TfkipError
-from tfkip.publish.builder import CORESETS, Variant
-
-DATASETS = ('kip_mnist', 'kip_fashion_mnist', 'kip_cifar10', 'kip_cifar100', 'kip_svhn',
-            'kip_digits')
+from tfkip.publish.builder import Variant
 
 
 def builder_class(dataset):
@@ -27,19 +26,18 @@ def builder_class(dataset):
 
 def _made_as(meta):
     """What an artifact's metadata says about how it was made, in a Variant's terms."""
-    made = meta['config']
-    method = made.get('method', 'kip')
-    found = {'method': 'kip' if method == 'ls' else method,
-             'kernel': made['dd_architecture'] if method == 'dd' else made['kernel']['architecture'],
-             'zca': bool((meta.get('preprocessing') or {}).get('config', {}).get('zca')),
-             # Label Solve's labels are solved, not one-hot: not a 'fixedlabels' set.
-             'learned_labels': (method == 'ls' or bool(made.get('learn_labels'))
-                                or bool(made.get('final_label_solve'))),
-             'augmentation': bool(made.get('augmentation')),
-             'images_per_class': made['images_per_class']}
-    if method in CORESETS:  # real images with one-hot labels, whatever kernel evaluated them
-        found.update(kernel=None, learned_labels=False)
-    return found
+    try:
+        made = DistillConfig.from_dict(meta['config'])
+    except TypeError as e:  # a field this version does not know
+        raise TfkipError(f'the artifact records a config this tfkip cannot read ({e})') from None
+    method = made.algorithm
+    return {'method': method.publishes_as, 'kernel': method.made_with(made),
+            'zca': bool((meta.get('preprocessing') or {}).get('config', {}).get('zca')),
+            # Label Solve's labels are solved, not one-hot: not a 'fixedlabels' set.
+            'learned_labels': (method.labels == 'solved' or made.final_label_solve
+                               or (method.learns and made.learn_labels)),
+            'augmentation': bool(made.augmentation),
+            'images_per_class': made.images_per_class}
 
 
 def config_for(distilled):

@@ -38,9 +38,23 @@ class Shard:
     payload: tuple  # what the source's `read` needs, e.g. file paths
 
 
+SOURCES = []  # every Source subclass, registered by defining it (see `Source.from_spec`)
+
+
 class Source:
-    """Base class: `name` (for messages and provenance) and the three methods below."""
+    """Base class: `name` (for messages and provenance), `from_spec` and the three methods
+    below. Defining a subclass registers it with `open_source`."""
     name = '<source>'
+    priority = 0  # `open_source` asks higher priorities first
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        SOURCES.append(cls)
+
+    @classmethod
+    def from_spec(cls, spec, *, tfds_data_dir=None):
+        """A source of this kind for the spec string, or None if `spec` names another kind."""
+        return None
 
     def info(self, split):
         """SplitInfo of `split`; raises TfkipError if the split is missing or malformed."""

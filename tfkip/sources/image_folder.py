@@ -37,6 +37,10 @@ def _subfolders(fs, path):
 class ImageFolder(Source):
     """An ImageFolder tree; `shard_size` images per shard."""
 
+    @classmethod
+    def from_spec(cls, spec, *, tfds_data_dir=None):
+        return cls(spec) if gfile().isdir(spec) else None
+
     def __init__(self, root, *, shard_size=1000):
         self.root, self.name, self.shard_size = root.rstrip('/'), root.rstrip('/'), shard_size
         self._listing = {}

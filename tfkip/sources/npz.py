@@ -15,6 +15,10 @@ from tfkip.sources.base import Batch, SplitInfo, Source, index_keys, index_shard
 class NpzArrays(Source):
     """An `.npz` file (local or in a bucket); `shard_size` examples per shard."""
 
+    @classmethod
+    def from_spec(cls, spec, *, tfds_data_dir=None):
+        return cls(spec) if spec.endswith('.npz') else None
+
     def __init__(self, path, *, shard_size=5000):
         self.path, self.name, self.shard_size = path, path, shard_size
         self._cache = None

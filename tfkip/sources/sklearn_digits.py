@@ -35,6 +35,10 @@ class SklearnDigits(Source):
     """scikit-learn's digits; `shard_size` examples per shard."""
     name = 'sklearn:digits'
 
+    @classmethod
+    def from_spec(cls, spec, *, tfds_data_dir=None):
+        return cls() if spec == cls.name else None
+
     def __init__(self, *, shard_size=500):
         self.shard_size = shard_size
 

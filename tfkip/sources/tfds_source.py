@@ -15,6 +15,12 @@ from tfkip.sources.base import Batch, SplitInfo, Source, index_keys, index_shard
 class Tfds(Source):
     """`tfds:<dataset>` with an optional TFDS `data_dir`; `shard_size` examples per shard."""
 
+    @classmethod
+    def from_spec(cls, spec, *, tfds_data_dir=None):
+        if not spec.startswith('tfds:'):
+            return None
+        return cls(spec[len('tfds:'):], data_dir=tfds_data_dir)
+
     def __init__(self, dataset, *, data_dir=None, shard_size=5000):
         self.dataset, self.data_dir, self.shard_size = dataset, data_dir, shard_size
         self.name = f'tfds:{dataset}'

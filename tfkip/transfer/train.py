@@ -31,6 +31,8 @@ LOSSES = ('auto', 'xent', 'mse')
 OPTIMIZERS = ('sgd', 'adam')
 SCHEDULES = ('step', 'cosine', 'constant')
 INITS = ('keras', 'kernel')
+NORMALIZATIONS = ('none', 'instance', 'batch')
+POOLINGS = ('avg', 'max')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +43,8 @@ class TransferConfig:
       protocol: the name of the preset these values started from (reports show it).
       model: 'convnet', 'mlp' (the FC kernel's finite network), or 'auto': the network of
         the kernel the set was distilled with (MLP for 'fc', else the ConvNet).
-      width, depth: channels (units) and conv blocks (hidden layers).
+      width: conv channels (mlp: hidden units).
+      depth: conv blocks (mlp: hidden layers).
       normalization: 'none', 'instance' or 'batch' (ConvNet).
       pooling: 'avg' or 'max' (ConvNet).
       prepend_conv: ConvNet: an extra 3x3 conv + ReLU before the blocks (KIP's 'ConvNet').
@@ -50,42 +53,45 @@ class TransferConfig:
       loss: 'xent' (cross-entropy on the argmax labels), 'mse' (regress the label vectors),
         or 'auto': xent for one-hot labels, mse for learned ones.
       optimizer: 'sgd' (with `momentum`) or 'adam'.
-      learning_rate, momentum.
+      learning_rate: the (peak) learning rate.
+      momentum: SGD momentum.
       weight_decay: L2 coefficient: the gradient of every weight gains weight_decay * w.
       schedule: 'step' (x0.1 at half the steps), 'cosine' (to 0) or 'constant'.
-      epochs: passes over the set; `steps`, when set, counts batches instead.
+      epochs: passes over the set (unless `steps` is set).
+      steps: batches to train, instead of `epochs` passes (None: epochs).
       batch_size: capped at the set's size.
       augmentation: DSA groups (`tfkip.augment.OPS`) applied in training; () for none.
       seeds: one model per seed.
     """
     protocol: str = 'standard'
-    model: str = 'auto'
+    model: str = dataclasses.field(default='auto', metadata={'choices': MODELS})
     width: int = 128
     depth: int = 3
-    normalization: str = 'instance'
-    pooling: str = 'avg'
+    normalization: str = dataclasses.field(default='instance',
+                                           metadata={'choices': NORMALIZATIONS})
+    pooling: str = dataclasses.field(default='avg', metadata={'choices': POOLINGS})
     prepend_conv: bool = False
-    init: str = 'keras'
-    loss: str = 'auto'
-    optimizer: str = 'sgd'
+    init: str = dataclasses.field(default='keras', metadata={'choices': INITS})
+    loss: str = dataclasses.field(default='auto', metadata={'choices': LOSSES})
+    optimizer: str = dataclasses.field(default='sgd', metadata={'choices': OPTIMIZERS})
     learning_rate: float = 0.01
     momentum: float = 0.9
     weight_decay: float = 5e-4
-    schedule: str = 'step'
+    schedule: str = dataclasses.field(default='step', metadata={'choices': SCHEDULES})
     epochs: int = 1000
     steps: int | None = None
     batch_size: int = 256
-    augmentation: tuple = dsa.OPS
-    seeds: tuple = (0, 1, 2, 3, 4)
+    augmentation: tuple = dataclasses.field(default=dsa.OPS, metadata={'metavar': 'OP'})
+    seeds: tuple = dataclasses.field(default=(0, 1, 2, 3, 4),
+                                     metadata={'item': int, 'metavar': 'SEED'})
 
     def __post_init__(self):
         object.__setattr__(self, 'augmentation', dsa.check_ops(self.augmentation))
         object.__setattr__(self, 'seeds', tuple(self.seeds))
-        choices = {'model': MODELS, 'loss': LOSSES, 'optimizer': OPTIMIZERS,
-                   'schedule': SCHEDULES, 'init': INITS,
-                   'normalization': ('none', 'instance', 'batch'), 'pooling': ('avg', 'max')}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
+        for field in dataclasses.fields(self):
+            allowed = field.metadata.get('choices')
+            if allowed and getattr(self, field.name) not in allowed:
+                name = field.name
                 raise TfkipError(f'{name} must be one of {allowed}, got {getattr(self, name)!r}')
         for name in ('width', 'depth', 'epochs', 'batch_size'):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
@@ -129,6 +135,21 @@ def protocol(name, **overrides):
                          f'{", ".join(PROTOCOLS)}')
     return dataclasses.replace(PROTOCOLS[name],
                                **{k: v for k, v in overrides.items() if v is not None})
+
+
+def protocols(names, dataset=None, **overrides):
+    """One TransferConfig per protocol in `names` (each once), with `overrides`; without an
+    `augmentation` override, each protocol's DSA groups less those `dataset` does not take
+    (no flips for digits, `tfkip.augment.for_dataset`)."""
+    configs = []
+    for name in dict.fromkeys(names):
+        config = protocol(name, **overrides)
+        if overrides.get('augmentation') is None:
+            allowed = dsa.for_dataset(dataset)
+            config = dataclasses.replace(config, augmentation=tuple(
+                op for op in config.augmentation if op in allowed))
+        configs.append(config)
+    return tuple(configs)
 
 
 def is_one_hot(soft_labels):

@@ -1,0 +1,149 @@
+"""`DistillConfig`: everything that determines a distillation run, validated once. Light: no
+JAX import (the command line and config files are generated from its fields)."""
+import dataclasses
+
+from tfkip import augment
+from tfkip.distill import methods
+from tfkip.errors import TfkipError, check_integers
+from tfkip.options import pick
+from tfkip.kernels.config import KernelConfig
+
+SCHEDULES = ('constant', 'cosine')
+LOSSES = ('mse', 'platt')
+
+
+
+@dataclasses.dataclass(frozen=True)
+class DistillConfig:
+    """Everything that determines a distillation run.
+
+    Attributes:
+      kernel: the infinite-width kernel (RFAD: the NNGP its random features approximate,
+        and the kernel its result is evaluated with). The kernel evaluates every method's
+        result.
+      method: a registered method (`tfkip.distill.methods`): 'kip', 'rfad', 'dd', 'ls',
+        'random', 'herding' or 'kcenter'.
+      options: the method's own options (its `Options` dataclass; None: their defaults).
+      images_per_class: support images per class.
+      steps: training steps (Adam updates) of the methods that learn.
+      learning_rate: Adam step size for every learned parameter (the peak, with a
+        schedule).
+      lr_schedule: 'constant', or 'cosine' (decay to 0 over `steps`).
+      target_batch_size: real target images per step, class-balanced (a multiple of the
+        number of classes).
+      reg: KRR ridge, relative to the mean eigenvalue tr(K_ss)/|S|.
+      loss: kip, rfad: 'mse' (KIP's), or 'platt' (RFAD's cross-entropy of the KRR
+        predictions with a learned temperature).
+      augmentation: kip, rfad: DSA groups (`tfkip.augment.OPS`: color crop cutout flip scale
+        rotate) applied to the support images inside the loss, one drawn per step; () for
+        none.
+      learn_labels: learn the support labels as well as the images.
+      learn_hparams: kip, rfad: learn the kernel's W_std and b_std as well.
+      final_label_solve: after the steps, replace the support labels by Label Solve's
+        closed-form labels for the learned images over the whole training split.
+      seed: seeds the support initialisation and every target batch.
+      eval_every: steps between held-out evaluations (0: only at the end).
+      eval_size: held-out examples per periodic evaluation (None: all; the final one uses
+        all).
+      checkpoint_every: steps between checkpoints (needs a workdir; 0: none).
+      log_every: steps between loss checks and progress-bar updates.
+    """
+    kernel: KernelConfig = KernelConfig()
+    method: str = dataclasses.field(default='kip',
+                                    metadata={'choices': lambda: tuple(methods.REGISTRY)})
+    options: object = None
+    images_per_class: int = 10
+    steps: int = 1000
+    learning_rate: float = 0.01
+    lr_schedule: str = dataclasses.field(default='constant', metadata={'choices': SCHEDULES})
+    target_batch_size: int = 1000
+    reg: float = 1e-6
+    loss: str = dataclasses.field(default='mse', metadata={'choices': LOSSES})
+    augmentation: tuple = dataclasses.field(default=(), metadata={'metavar': 'OP'})
+    learn_labels: bool = True
+    learn_hparams: bool = False
+    final_label_solve: bool = False
+    seed: int = 0
+    eval_every: int = 500
+    eval_size: int | None = 2000
+    checkpoint_every: int = 500
+    log_every: int = 50
+
+    def __post_init__(self):
+        if self.method not in methods.REGISTRY:
+            raise TfkipError(f'unknown method {self.method!r}; choose one of '
+                             f'{tuple(methods.REGISTRY)}')
+        method = methods.get(self.method)
+        if isinstance(self.kernel, dict):
+            object.__setattr__(self, 'kernel', KernelConfig(**self.kernel))
+        object.__setattr__(self, 'augmentation', augment.check_ops(self.augmentation))
+        if self.augmentation and not method.augments:
+            augmenting = [m.name for m in methods.REGISTRY.values() if m.augments]
+            raise TfkipError(f'augmentation applies to the {" and ".join(augmenting)} methods, '
+                             f'not {self.method!r}')
+        if self.final_label_solve and not method.learns:
+            raise TfkipError(f'final_label_solve applies to methods that learn, not '
+                             f'{self.method!r}')
+        if self.options is None:
+            object.__setattr__(self, 'options', method.Options())
+        elif isinstance(self.options, dict):  # as to_dict wrote it
+            object.__setattr__(self, 'options', method.Options(**self.options))
+        if type(self.options) is not method.Options:
+            raise TfkipError(f'the {self.method} method takes {method.Options.__name__}, not '
+                             f'{type(self.options).__name__}')
+        if self.lr_schedule not in SCHEDULES:
+            raise TfkipError(f'unknown lr_schedule {self.lr_schedule!r}; choose one of '
+                             f'{SCHEDULES}')
+        if self.loss not in LOSSES:
+            raise TfkipError(f'unknown loss {self.loss!r}; choose one of {LOSSES}')
+        check_integers(self, ('images_per_class', 'target_batch_size', 'log_every'), 1)
+        check_integers(self, ('steps', 'eval_every', 'checkpoint_every', 'seed'), 0)
+        if not self.learning_rate > 0:
+            raise TfkipError(f'learning_rate must be > 0, got {self.learning_rate!r}')
+        if not self.reg >= 0:
+            raise TfkipError(f'reg must be >= 0, got {self.reg!r}')
+        if self.eval_size is not None and self.eval_size < 1:
+            raise TfkipError(f'eval_size must be >= 1 or None, got {self.eval_size!r}')
+        method.check(self)
+
+    @property
+    def algorithm(self):
+        """The registered `methods.Method`."""
+        return methods.get(self.method)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        """The config `to_dict` wrote (e.g. an artifact's metadata['config'])."""
+        return cls(**values)
+
+    @classmethod
+    def from_options(cls, values):
+        """The config of a flat {option: value} mapping, with the option names of the command
+        line and config files: the fields of DistillConfig, KernelConfig and the method's
+        Options. Options absent (or None) take their defaults.
+
+        Raises:
+          TfkipError: an option of another method's.
+        """
+        values = {k: v for k, v in values.items() if v is not None}
+        name = values.get('method', cls.__dataclass_fields__['method'].default)
+        if name not in methods.REGISTRY:
+            raise TfkipError(f'unknown method {name!r}; choose one of {tuple(methods.REGISTRY)}')
+        method = methods.get(name)
+        for option, (owner, _) in methods.option_fields().items():
+            if option in values and owner is not method:
+                raise TfkipError(f'{option} is an option of the {owner.name} method, not of '
+                                 f'{name}')
+        return cls(kernel=KernelConfig(**pick(values, KernelConfig)),
+                   options=method.Options(**pick(values, method.Options)),
+                   **pick(values, cls, skip=('kernel', 'options')))
+
+    def learning_rate_fn(self):
+        """A float, or an optax schedule of the step."""
+        if self.lr_schedule == 'cosine':
+            import optax
+            return optax.cosine_decay_schedule(self.learning_rate, self.steps)
+        return self.learning_rate

@@ -1,0 +1,54 @@
+"""The option sets of the `tfkip` commands, generated from the configuration dataclasses
+(`tfkip.options`): the data options, every distillation option (DistillConfig, its
+KernelConfig, each registered method's Options, PreprocessConfig) and the transfer options.
+Light: the configurations import no JAX or TensorFlow."""
+from tfkip import options
+
+
+def data_args(parser, required=True):
+    """The real data's options: --source, --tfds-data-dir, --train-split, --eval-split."""
+    parser.add_argument('--source', required=required,
+                        help='tfds:<name> (e.g. tfds:mnist), an ImageFolder directory '
+                             '(<split>/<class>/<image>), a folder written by the Beam stage '
+                             '(tfkip preprocess; already preprocessed), sklearn:digits, or an '
+                             '.npz with <split>_images [N,H,W,C] and <split>_labels [N]')
+    parser.add_argument('--tfds-data-dir', help="TFDS data_dir for tfds: sources (default: "
+                                                "TFDS's own)")
+    # `run` leaves them None, so that a --config-file value is not overridden.
+    parser.add_argument('--train-split', default='train' if required else None,
+                        help='split to distill and to fit the preprocessing on (default: train)')
+    parser.add_argument('--eval-split', default='test' if required else None,
+                        help='held-out split (default: test)')
+
+
+def config_args(parser, defaults=None, only=None):
+    """The options of DistillConfig (`only` those), its KernelConfig, each method's (all of
+    DistillConfig's only) and PreprocessConfig."""
+    from tfkip.distill import methods
+    from tfkip.distill.config import DistillConfig
+    from tfkip.kernels.config import KernelConfig
+    from tfkip.preprocess import PreprocessConfig
+    names = options.add_fields(parser, DistillConfig, defaults=defaults, only=only,
+                       skip=('kernel', 'options'), title='distillation', description='; '.join(
+                           f'{m.name}: {m.summary}' for m in methods.REGISTRY.values()))
+    names += options.add_fields(parser, KernelConfig, defaults=defaults, title='kernel')
+    for method in methods.REGISTRY.values() if only is None else ():
+        names += options.add_fields(parser, method.Options, defaults=defaults,
+                            title=f'--method {method.name}')
+    return names + options.add_fields(
+        parser, PreprocessConfig, title='preprocessing', description='fitted on '
+        '--train-split; a Beam-prepared --source is preprocessed already')
+
+
+def transfer_args(parser, prefix=''):
+    """--<prefix>protocol and the options of TransferConfig, each preset by the protocol."""
+    from tfkip.transfer.train import PROTOCOLS, TransferConfig
+    group = parser.add_argument_group(
+        'Keras transfer', "Each protocol presets every option below (standard: the field's "
+        'ConvNet-3 evaluation; kip: the KIP authors\' training); an option given overrides it '
+        'for every protocol.')
+    group.add_argument(options.flag(prefix + 'protocol'), dest=prefix + 'protocol', nargs='+',
+                       choices=tuple(PROTOCOLS), metavar='PROTOCOL',
+                       help=f'one or more of {", ".join(PROTOCOLS)} (default: standard)')
+    return [prefix + 'protocol'] + options.add_fields(
+        group, TransferConfig, skip=('protocol',), prefix=prefix, note="the protocol's")
