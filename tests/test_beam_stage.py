@@ -1,4 +1,5 @@
 """The Beam preprocessing stage against an in-memory numpy computation, outputs and failures."""
+import dataclasses
 import json
 import os
 import subprocess
@@ -8,6 +9,7 @@ import tarfile
 import apache_beam as beam
 import numpy as np
 import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that
@@ -161,3 +163,29 @@ def test_entry_point_help_and_setup_file_sdist(tmp_path):
         names = tar.getnames()
     assert any(n.endswith('tfkip/beam/preprocess.py') for n in names)
     assert any(n.endswith('tfkip/sources/image_folder.py') for n in names)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('beam_args', [
+    ['--direct_running_mode=multi_processing', '--direct_num_workers=2'],
+    ['--runner=PortableRunner', '--job_endpoint=embed', '--environment_type=LOOPBACK'],
+], ids=['multi-process', 'portable-loopback'])
+def test_several_workers_give_the_in_process_output(tmp_path, beam_args):
+    # Several shards per split, so that the workers each read, fit and write a part: nothing
+    # in the transforms may rely on state shared in one process.
+    offset_npz(tmp_path / 'd.npz', n_train=300, n_test=90)
+    source = lambda: sources.NpzArrays(str(tmp_path / 'd.npz'), shard_size=40)
+    outputs = {}
+    for name, args in (('in-process', []), ('workers', beam_args)):
+        outputs[name] = str(tmp_path / name)
+        preprocess(source(), outputs[name], PreprocessConfig(zca_reg=0.1),
+                   pipeline_options=PipelineOptions(args), examples_per_file=60)
+    ours, theirs = (sources.open_source(outputs[n]) for n in ('workers', 'in-process'))
+    for part in ('channel', 'zca'):
+        for a, b in zip(dataclasses.astuple(getattr(ours.stats(), part)),
+                        dataclasses.astuple(getattr(theirs.stats(), part))):
+            assert_close(np.asarray(a, np.float64), np.asarray(b, np.float64), rtol=1e-10)
+    for split in ('train', 'test'):
+        a, b = sources.load_split(ours, split), sources.load_split(theirs, split)
+        np.testing.assert_allclose(a.images, b.images, rtol=1e-6, atol=1e-6)
+        np.testing.assert_array_equal(a.labels, b.labels)

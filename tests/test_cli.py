@@ -79,7 +79,7 @@ def test_rfad_from_the_command_line(source, tmp_path, capsys):
 
 
 @pytest.mark.parametrize('extra,message', [
-    (['--ipc', '9'], 'images_per_class needs 9 examples of every class'),
+    (['--ipc', '9'], '--ipc needs 9 examples of every class'),
     (['--method', 'rfad'], "RFAD's random features approximate the NNGP kernel"),
     (['--depth', '0'], 'depth must be an integer >= 1'),
     (['--architecture', 'convnet', '--depth', '4'], 'at least 16'),

@@ -8,23 +8,28 @@ Wiring only: the options are generated from the configuration dataclasses (`tfki
 the work is done by the stage functions (`tfkip.pipeline.stages`). Heavy imports happen
 after parsing, so that `--help` is quick.
 """
-import argparse
 import json
 import logging
 import os
 import sys
 
+from tqdm.auto import tqdm
+
 from tfkip import option_sets, options
+from tfkip._io import check_writable
 from tfkip._runtime import configure_xla_cpu
+from tfkip._tf import tf
 from tfkip.errors import TfkipError
+from tfkip.preprocess.transform import PreprocessConfig  # light: numpy only
 
 
 def build_parser():
     """The parser; `parser.names[command]` lists each command's generated option dests."""
     from tfkip.pipeline import RUN_DEFAULTS, STAGES
     from tfds_builders import DATASETS
-    parser = argparse.ArgumentParser(prog='tfkip', description='Dataset distillation with '
-                                     'infinitely wide networks (KIP, RFAD, Label Solve, ...).')
+    parser = options.Parser(prog='tfkip', description='Dataset distillation with infinitely '
+                            'wide networks (KIP, RFAD, Label Solve, ...). --debug anywhere: a '
+                            "traceback for tfkip's own errors.")
     commands = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
     # Listed for --help; main() hands its arguments to the Beam stage's own parser.
     commands.add_parser('preprocess', add_help=False, help='Beam stage: standardize + '
@@ -100,23 +105,23 @@ def _distill(args, values):
     distributed.initialize(args.coordinator_address, args.num_processes, args.process_id,
                            auto=args.distributed)  # before JAX picks its devices
     config = DistillConfig.from_options(values)
-    data = stages.load_data(args.source, _preprocessing(values), args.train_split,
+    check_writable(os.path.dirname(args.out) or '.', '--out')
+    data = stages.load_data(args.source, PreprocessConfig.from_options(values), args.train_split,
                             args.eval_split, args.tfds_data_dir)
     out = args.out[:-4] if args.out.endswith('.npz') else args.out
-    path, meta = stages.distill_to_artifact(config, *data[:3], out, source=args.source,
-                                            prepared=data[3], log=_log, workdir=args.workdir)
+    path, meta = stages.distill_to_artifact(config, *data, out, source=args.source,
+                                            log=tqdm.write, workdir=args.workdir)
     if path:
         print(json.dumps({'artifact': path, 'steps': meta['steps'], **meta['metrics']}))
 
 
 def _evaluate(args, values):
-    from tfkip.distill.config import DistillConfig
+    from tfkip.kernels.config import KernelConfig
     from tfkip.pipeline import stages
-    fallback = DistillConfig.from_options(values)
     metrics = stages.evaluate_artifact(
         args.artifact, args.source, eval_split=args.eval_split, train_split=args.train_split,
-        tfds_data_dir=args.tfds_data_dir, kernel=fallback.kernel, reg=fallback.reg,
-        preprocess_config=_preprocessing(values))
+        tfds_data_dir=args.tfds_data_dir, kernel=options.pick(values, KernelConfig),
+        reg=values.get('reg'), preprocess_config=PreprocessConfig.from_options(values))
     print(json.dumps({'artifact': args.artifact, 'split': args.eval_split, **metrics}))
 
 
@@ -148,25 +153,16 @@ def _run(args, values):
     from tfkip import pipeline
     from tfkip.pipeline.config import load_config_file
     if args.config_file:
-        values = {**load_config_file(args.config_file, args.names), **values}
-    outputs = pipeline.run(pipeline.RunConfig.from_options(values), log=_log)
-    report, published = outputs.get('report') or {}, outputs.get('publish')
-    if report:
-        print(f'Report: {report["markdown"]}')
-    if published:
+        in_file = load_config_file(args.config_file, args.names)
+        args.origin = {name: args.config_file for name in in_file if name not in values}
+        values = {**in_file, **values}
+    outputs = pipeline.run(pipeline.RunConfig.from_options(values), log=tqdm.write)
+    if outputs.get('report'):
+        print(f'Report: {outputs["report"]["markdown"]}')
+    if (published := outputs.get('publish')):
         print(f'Published {published["dataset"]}. Load it with:\n  import tensorflow_datasets '
               f'as tfds\n  ds = tfds.load({published["dataset"]!r}, data_dir='
               f'{os.path.abspath(published["data_dir"])!r})')
-
-
-def _preprocessing(values):
-    from tfkip.preprocess import PreprocessConfig
-    return PreprocessConfig(**options.pick(values, PreprocessConfig))
-
-
-def _log(line):
-    from tqdm.auto import tqdm
-    tqdm.write(line)
 
 
 def main(argv=None):
@@ -177,17 +173,25 @@ def main(argv=None):
         from tfkip.beam.preprocess import run
         return run(argv[1:], prog='tfkip preprocess')
     parser = build_parser()
-    args = parser.parse_args(argv)
-    args.names = parser.names.get(args.command, [])
+    args = parser.parse_args([a for a in argv if a != '--debug'])
+    args.names, args.origin = parser.names.get(args.command, []), {}
     # Keras warns of tf.function retracing once per model; the CLI builds one per seed.
     logging.getLogger('tensorflow').setLevel(logging.ERROR)
     configure_xla_cpu()
+    tf()  # every command reads or writes with it; started here, quietly, before Keras or TFDS
     try:
         {'distill': _distill, 'evaluate': _evaluate, 'publish': _publish,
          'transfer': _transfer, 'run': _run}[args.command](args, options.given(args, args.names))
     except TfkipError as e:
-        print(f'tfkip {args.command}: error: {e}', file=sys.stderr)
+        message = options.in_user_terms(str(e), args.names, argv, args.origin)
+        print(f'tfkip {args.command}: error: {message}', file=sys.stderr)
         return 2
+    except Exception as e:  # a bug, not bad input: one line, the traceback on --debug
+        if '--debug' in argv:
+            raise
+        print(f'tfkip {args.command}: internal error: {type(e).__name__}: {e} (--debug shows '
+              'the traceback; please report it)', file=sys.stderr)
+        return 1
     return 0
 
 

@@ -17,6 +17,35 @@ import types
 ALIASES = {'images_per_class': 'ipc'}  # short names the command line and files also take
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: `<prog>: error: <message> (see <prog> --help)`."""
+
+    def error(self, message):
+        self.exit(2, f'{self.prog}: error: {message} (see {self.prog} --help)\n')
+
+
+def in_user_terms(message, names, argv=(), origin=None):
+    """`message` with the option names it mentions written as the flags the user typed (an
+    alias if they typed it) and the config file a value came from, if any: every
+    `snake_case` option name, and a plain-word one at the start (`unknown method ...`).
+
+    Args:
+      names: the command's option names; argv: the command line; origin: {name: config
+        file} of the options a config file gave.
+    """
+    def term(name):
+        typed = [f'--{alias}' for n, alias in ALIASES.items() if n == name
+                 and f'--{alias}' in argv]
+        where = f' (in {origin[name]})' if origin and name in origin else ''
+        return (typed[0] if typed else flag(name)) + where
+
+    start = re.match(r'(unknown )?(\w+)\b', message)
+    if start and start.group(2) in names and '_' not in start.group(2):
+        message = message[:start.start(2)] + term(start.group(2)) + message[start.end(2):]
+    return re.sub(r'\b[a-z]+(?:_[a-z0-9]+)+\b',
+                  lambda m: term(m.group(0)) if m.group(0) in names else m.group(0), message)
+
+
 def field_docs(cls):
     """{field name: its text} from the `Attributes:` section of `cls`'s docstring; an
     entry 'a, b: text' documents both."""

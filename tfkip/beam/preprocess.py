@@ -11,7 +11,6 @@ eigendecomposition runs once, on the merged covariance. `run` writes everything 
 temporary folder and moves it into place when the pipeline has succeeded; the output
 layout is documented in `tfkip.formats.prepared`.
 """
-import argparse
 import functools
 import hashlib
 import json
@@ -21,13 +20,24 @@ import os
 import posixpath
 import shutil
 import sys
-import uuid
 
-import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+class _WithoutApitoolsNote(logging.Filter):
+    """Beam notes on the root logger, at import, that its BigQuery client is not installed:
+    irrelevant to this stage, which reads no BigQuery."""
+
+    def filter(self, record):
+        return 'apitools not found' not in record.getMessage()
+
+
+logging.getLogger().addFilter(_WithoutApitoolsNote())
+import apache_beam as beam  # noqa: E402
+from apache_beam.io.filesystems import FileSystems  # noqa: E402
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions  # noqa: E402
 
 from tfkip import options
+from tfkip._io import check_writable, remove_leftovers, temporary_name
+from tfkip._tf import tf
 from tfkip.errors import TfkipError
 from tfkip.formats.prepared import FORMAT, MANIFEST, STATS, encode_example
 from tfkip.formats.preprocess_stats import to_npz_bytes
@@ -36,6 +46,7 @@ from tfkip.preprocess.standardize import channel_rows, channel_stats_from_moment
 from tfkip.preprocess.transform import PreprocessConfig, PreprocessStats, apply, before_zca
 from tfkip.preprocess.zca import zca_from_moments
 from tfkip.sources import open_source
+from tfkip.sources.base import check_batch
 from tfkip.version import __version__
 
 
@@ -64,12 +75,15 @@ class ReadSplit(beam.PTransform):
     def __init__(self, source, split):
         super().__init__()
         self._source, self._split = source, split
+        self._num_classes = len(source.info(split).class_names)
+        self._where = f'{source.name}[{split}]'
 
     def expand(self, pbegin):
         return (pbegin
                 | 'Shards' >> beam.Create(self._source.shards(self._split))
                 | 'Distribute' >> beam.Reshuffle()
-                | 'Decode' >> beam.Map(self._source.read))
+                | 'Decode' >> beam.Map(self._source.read)
+                | 'Check' >> beam.Map(check_batch, self._num_classes, self._where))
 
 
 class FitPreprocessing(beam.PTransform):
@@ -175,7 +189,7 @@ def _manifest(out_dir, source, config, infos):
 def _move_into_place(tmp_dir, out_dir):
     """Replaces `out_dir` by the finished `tmp_dir` (one rename on local disk)."""
     if FileSystems.get_scheme(out_dir) is None:  # local: old output survives until the swap
-        old = f'{out_dir}.old-{uuid.uuid4().hex[:8]}'
+        old = temporary_name(out_dir)
         if os.path.exists(out_dir):
             os.rename(out_dir, old)
         os.rename(tmp_dir, out_dir)
@@ -212,7 +226,9 @@ def preprocess(source, out_dir, config, *, splits=('train', 'test'), train_split
     beam_options = pipeline_options or PipelineOptions([])
     runner = None if beam_options.view_as(StandardOptions).runner else FnApiRunner()
     out_dir = out_dir.rstrip('/')
-    tmp_dir = f'{out_dir}.tmp-{uuid.uuid4().hex[:8]}'
+    # What a run killed before it could clean up left beside the output.
+    remove_leftovers(os.path.dirname(out_dir) or '.', prefix=os.path.basename(out_dir))
+    tmp_dir = temporary_name(out_dir)
     try:
         pipeline = beam.Pipeline(runner=runner, options=beam_options)
         build(pipeline, source, config, infos, train_split, tmp_dir,
@@ -248,7 +264,7 @@ def _run(pipeline):
 
 
 def build_parser(prog):
-    parser = argparse.ArgumentParser(
+    parser = options.Parser(
         prog=prog, description='Beam stage: standardize and regularized-ZCA-whiten a '
         'dataset with train statistics; write TFRecord shards and stats.npz for the KIP stage. '
         'Arguments not listed here are Beam pipeline options (--runner DataflowRunner '
@@ -271,15 +287,30 @@ def build_parser(prog):
     return parser
 
 
+def _unknown_beam_arguments(beam_args):
+    """The arguments no Beam pipeline option takes (Beam itself only warns of them)."""
+    unknown = []
+    PipelineOptions(beam_args).get_all_options(
+        add_extra_args_fn=lambda parser: unknown.extend(parser.parse_known_args(beam_args)[1]),
+        retain_unknown_options=True)
+    return unknown
+
+
 def run(argv, prog='pipelines/preprocess.py'):
     """Command-line entry (`pipelines/preprocess.py`, `tfkip preprocess`); returns an exit code."""
-    args, beam_args = build_parser(prog).parse_known_args(argv)
+    parser = build_parser(prog)
+    args, beam_args = parser.parse_known_args(argv)
+    unknown = _unknown_beam_arguments(beam_args)
+    if unknown:
+        parser.error(f'unrecognized argument {unknown[0]!r}: neither an option above nor a Beam '
+                     'pipeline option')
+    tf()  # started quietly before Beam's TFRecord IO imports it
     logging.getLogger('apache_beam').setLevel(logging.WARNING)
     # A worker error is reported once, by `_run`, not also as Beam's logged traceback.
     logging.getLogger('apache_beam.runners.common').setLevel(logging.CRITICAL)
     try:
-        config = PreprocessConfig(**options.pick(options.given(args, vars(args)),
-                                                 PreprocessConfig))
+        config = PreprocessConfig.from_options(vars(args))
+        check_writable(os.path.dirname(args.output) or '.', '--output')
         out = preprocess(args.source, args.output, config, splits=tuple(args.splits),
                          train_split=args.train_split, tfds_data_dir=args.tfds_data_dir,
                          pipeline_options=PipelineOptions(beam_args),

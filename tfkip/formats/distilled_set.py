@@ -4,17 +4,19 @@
 keys of the KIP datasets published with the papers, so those files load too. The JSON
 sidecar holds everything needed to trust and reuse it: the tfkip version, the full
 config, the source dataset and its class names, the preprocessing, the steps run,
-the metrics and the SHA-256 of the `.npz`. A published `.npz` without a sidecar
-loads with empty metadata. When saved with the preprocessing statistics, they go to
-`<name>.preprocess.npz` (the file format of `tfkip.preprocess`), recorded with its checksum
-in the sidecar: what is needed to bring real images into the distilled set's space.
+the metrics, the SHA-256 of the `.npz` and the SHA-256 of the sidecar's own content
+(`metadata_sha256`), so that an edited sidecar is refused like an edited array file. A
+published `.npz` without a sidecar loads with empty metadata. When saved with the
+preprocessing statistics, they go to `<name>.preprocess.npz`
+(`tfkip.formats.preprocess_stats`), recorded with its checksum in the sidecar: what is needed
+to bring real images into the distilled set's space. The files find each other by their
+common `<name>`, so the three can be moved, copied or renamed together.
 """
 import dataclasses
 import hashlib
 import io
 import json
-import os
-import posixpath
+import zipfile
 
 import numpy as np
 
@@ -88,17 +90,24 @@ def _preprocess_path(npz_path):
     return npz_path[:-4] + '.preprocess.npz'
 
 
+def _digest(sidecar):
+    """SHA-256 of the sidecar's content less its own digest, as JSON reads it back."""
+    content = {k: v for k, v in json.loads(json.dumps(sidecar)).items() if k != 'metadata_sha256'}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
 def save(distilled, path, *, preprocessing=None):
     """Writes `<path>.npz` and `<path>.json` (and `<path>.preprocess.npz` from the
     `PreprocessStats` `preprocessing`, if given) atomically; returns the .npz path."""
     npz_path, json_path = _paths(path)
-    metadata = {k: v for k, v in distilled.metadata.items() if k != 'path'}
+    # What this save writes anew: the path it is loaded from, the statistics entry.
+    metadata = {k: v for k, v in distilled.metadata.items()
+                if k not in ('path', 'preprocessing_file')}
     if preprocessing is not None:
         data = to_npz_bytes(preprocessing)
         with atomic_path(_preprocess_path(npz_path)) as tmp, open(tmp, 'wb') as f:
             f.write(data)
-        metadata['preprocessing_file'] = {'name': os.path.basename(_preprocess_path(npz_path)),
-                                          'sha256': hashlib.sha256(data).hexdigest()}
+        metadata['preprocessing_file'] = {'sha256': hashlib.sha256(data).hexdigest()}
     with atomic_path(npz_path) as tmp:
         with open(tmp, 'wb') as f:
             np.savez(f, images=distilled.images.astype(np.float32),
@@ -108,6 +117,7 @@ def save(distilled, path, *, preprocessing=None):
                    num_examples=len(distilled.images),
                    image_shape=list(distilled.images.shape[1:]),
                    num_classes=distilled.num_classes, sha256=checksum)
+    sidecar['metadata_sha256'] = _digest(sidecar)
     write_text(json_path, json.dumps(sidecar, indent=2, sort_keys=True) + '\n')
     return npz_path
 
@@ -135,6 +145,9 @@ def load(path):
                 metadata = json.load(f)
         except (OSError, ValueError) as e:
             raise TfkipError(f'{json_path}: not a readable JSON sidecar ({e})') from None
+        if metadata.get('metadata_sha256') and metadata['metadata_sha256'] != _digest(metadata):
+            raise TfkipError(f'{json_path} does not match its own checksum: the sidecar was '
+                             'edited after it was written')
         if metadata.get('sha256') and metadata['sha256'] != hashlib.sha256(data).hexdigest():
             raise TfkipError(f'{npz_path} does not match the checksum in {json_path}: '
                              'the file was changed or truncated after it was written')
@@ -146,7 +159,7 @@ def load(path):
                                  f'(has {sorted(arrays.files)}); a distilled set needs '
                                  "'images' [N, H, W, C] and 'labels' [N, C]")
             images, labels = arrays['images'], arrays['labels']
-    except (OSError, ValueError, EOFError) as e:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise TfkipError(f'{npz_path}: not a readable .npz file ({e})') from None
     check_arrays(images, labels, npz_path)
     return DistilledSet(images.astype(np.float32), labels.astype(np.float32),
@@ -158,7 +171,7 @@ def load_preprocessing(distilled):
     entry = distilled.metadata.get('preprocessing_file')
     if entry is None:
         return None
-    path = posixpath.join(posixpath.dirname(distilled.metadata['path']), entry['name'])
+    path = _preprocess_path(distilled.metadata['path'])
     try:
         with gfile().GFile(path, 'rb') as f:
             data = f.read()

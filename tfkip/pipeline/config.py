@@ -65,17 +65,20 @@ class RunConfig:
             if name not in values:
                 raise TfkipError(f'--{name.replace("_", "-")} is required (on the command '
                                  'line or in --config-file)')
+        from tfds_builders import DATASETS
         dataset = values.get('dataset') or dataset_for_source(values['source'])
         if dataset is None:
             raise TfkipError(f'cannot tell which kip_* dataset {values["source"]} is; give '
                              '--dataset')
+        if dataset not in DATASETS:
+            raise TfkipError(f'unknown dataset {dataset!r}; choose one of {", ".join(DATASETS)}')
         distill = DistillConfig.from_options(values)
         if 'augmentation' not in values and distill.algorithm.augments:
             distill = dataclasses.replace(distill, augmentation=augment.for_dataset(dataset))
         transfer = pick(values, TransferConfig, prefix=TRANSFER_PREFIX)
         skip = values.get('skip', ())
         return cls(source=values['source'], run_dir=values['run_dir'], dataset=dataset,
-                   preprocess=PreprocessConfig(**pick(values, PreprocessConfig)),
+                   preprocess=PreprocessConfig.from_options(values),
                    distill=distill,
                    transfer=protocols(transfer.pop('protocol', ('standard',)), dataset,
                                       **transfer),
@@ -120,7 +123,8 @@ def load_config_file(path, allowed):
         with open(path) as f:
             values = yaml.safe_load(f)
     except (OSError, yaml.YAMLError) as e:
-        raise TfkipError(f'{path}: not a readable YAML or JSON file ({e})') from None
+        problem = ' '.join(str(e).split())  # YAML's message spans lines
+        raise TfkipError(f'{path}: not a readable YAML or JSON file ({problem})') from None
     if values is None:
         return {}
     if not isinstance(values, dict):

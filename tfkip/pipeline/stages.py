@@ -18,19 +18,22 @@ The stage functions below (`load_data`, `distill_to_artifact`, `load_published`,
 `train_on_set`, `evaluate_artifact`) are the only stage logic: `run` and every `tfkip`
 subcommand call them.
 """
+import contextlib
 import dataclasses
+import fcntl
 import functools
 import json
 import os
 import time
 
-from tfkip._io import write_text
+from tfkip._io import check_writable, remove_leftovers, write_text
 from tfkip.errors import TfkipError
 from tfkip.pipeline import STAGES
 
 PREPARED = 'preprocessed'
 ARTIFACT = 'distilled'
 TFDS_DIR = 'tfds'
+LOCK = '.lock'
 
 
 def _marker(run_dir, stage):
@@ -73,10 +76,11 @@ def _data(config, outputs):
                      config.tfds_data_dir)
 
 
-def distill_to_artifact(config, train, test, stats, base, *, source, prepared, log,
+def distill_to_artifact(config, train, test, stats, prepared, base, *, source, log,
                         workdir=None, **kwargs):
     """Distils `train` with `config` (a DistillConfig) and saves the artifact at `base`
-    (.npz, .json, .preprocess.npz); checkpoints in `workdir` (default: base.ckpt).
+    (.npz, .json, .preprocess.npz); checkpoints in `workdir` (default: base.ckpt). `train`,
+    `test`, `stats` and `prepared` are `load_data`'s.
 
     Returns:
       (the artifact's path, its metadata); path None on processes that do not write.
@@ -124,27 +128,34 @@ def train_on_set(transfers, images, labels, test, architecture, log, what, white
 def evaluate_artifact(path, source, *, eval_split='test', train_split='train',
                       tfds_data_dir=None, kernel=None, reg=None, preprocess_config=None):
     """KRR metrics of the artifact at `path` on `eval_split` of `source`, with the kernel,
-    ridge and preprocessing its sidecar records; `kernel`, `reg` and `preprocess_config`
-    serve artifacts without one.
+    ridge and preprocessing its sidecar records. `kernel` ({KernelConfig field: value}) and
+    `reg`, when given, override the sidecar's; a set without a sidecar needs `kernel` with
+    its architecture at least (nothing is assumed), and `preprocess_config`.
 
     Returns:
-      {'accuracy', 'mse'}.
+      {'accuracy', 'mse', 'kernel': the KernelConfig's fields, 'reg'}.
     """
     import numpy as np
     from tfkip import preprocess, sources
     from tfkip.formats import distilled_set
     from tfkip.distill.config import DistillConfig
     from tfkip.distill.krr import evaluate
-    from tfkip.kernels.kernel import make_kernel_fn
+    from tfkip.kernels.kernel import KernelConfig, make_kernel_fn
     artifact = distilled_set.load(path)
     meta = artifact.metadata
     opened = sources.open_source(source, tfds_data_dir=tfds_data_dir)
     test = sources.load_split(opened, eval_split)
+    kernel = kernel or {}
     if 'config' in meta:
         made = DistillConfig.from_dict(meta['config'])
-        kernel, reg = made.kernel, made.reg
+        kernel, reg = dataclasses.replace(made.kernel, **kernel), made.reg if reg is None else reg
         hparams = {k: np.float32(v) for k, v in meta['hparams'].items()}
     else:
+        if 'architecture' not in kernel:
+            raise TfkipError(f'{path} has no sidecar recording its kernel: give the '
+                             '--architecture (and --depth, --kernel, ...) it was distilled with')
+        kernel = KernelConfig(**kernel)
+        reg = DistillConfig.__dataclass_fields__['reg'].default if reg is None else reg
         hparams = kernel.initial_hparams()
     prep = meta.get('preprocessing')
     if prep is not None and prep['prepared'] != isinstance(opened, sources.Prepared):
@@ -159,8 +170,9 @@ def evaluate_artifact(path, source, *, eval_split='test', train_split='train',
             stats = preprocess.fit(config, sources.load_split(opened, train_split))
         test = preprocess.transform(stats, test)
     artifact.check_matches(test.image_shape, test.num_classes, test.source)
-    return evaluate(make_kernel_fn(kernel, test.num_classes), hparams, artifact.images,
-                    artifact.labels, test.images, test.labels, reg=reg)
+    metrics = evaluate(make_kernel_fn(kernel, test.num_classes), hparams, artifact.images,
+                       artifact.labels, test.images, test.labels, reg=reg)
+    return {**metrics, 'kernel': dataclasses.asdict(kernel), 'reg': reg}
 
 
 def _needs(outputs, stage, by):
@@ -181,9 +193,9 @@ def _preprocess(config, outputs, log, data):
 
 def _distill(config, outputs, log, data):
     train, test, stats, prepared = data()
-    path, metadata = distill_to_artifact(config.distill, train, test, stats,
+    path, metadata = distill_to_artifact(config.distill, train, test, stats, prepared,
                                          os.path.join(config.run_dir, ARTIFACT),
-                                         source=config.source, prepared=prepared, log=log)
+                                         source=config.source, log=log)
     return {'artifact': path, 'krr_accuracy': metadata['metrics']['accuracy'],
             'steps': metadata['steps']}
 
@@ -232,9 +244,36 @@ _RUNNERS = {'preprocess': _preprocess, 'distill': _distill, 'publish': _publish,
             'transfer': _transfer, 'baseline': _baseline, 'report': _report}
 
 
+@contextlib.contextmanager
+def _locked(run_dir):
+    """Holds `<run_dir>/.lock` for this process (released on exit, a kill -9 included)."""
+    with open(os.path.join(run_dir, LOCK), 'a+') as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            raise TfkipError(f'{run_dir} is in use by another tfkip run (process '
+                             f'{f.read().strip() or "?"}); wait for it or use another '
+                             '--run-dir') from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        yield
+
+
 def run(config, *, log=print):
-    """Runs (or resumes) every stage of `config` not skipped; returns {stage: outputs}."""
-    os.makedirs(config.run_dir, exist_ok=True)
+    """Runs (or resumes) every stage of `config` not skipped; returns {stage: outputs}.
+
+    One process at a time per run directory (a lock); what a killed run left half-written
+    is removed first."""
+    check_writable(config.run_dir, '--run-dir')
+    with _locked(config.run_dir):
+        remove_leftovers(config.run_dir, recursive=True)
+        return _run_stages(config, log)
+
+
+def _run_stages(config, log):
     write_text(os.path.join(config.run_dir, 'config.json'),
                json.dumps(config.to_dict(), indent=2, default=str) + '\n')
     outputs, fingerprint = {}, ''

@@ -51,6 +51,13 @@ class PreprocessConfig:
     def to_dict(self):
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_options(cls, values):
+        """The config of a flat {option: value} mapping (the command line's, a config file's);
+        other options and None values are ignored."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in fields and v is not None})
+
     def resolved(self, image_shape):
         """This config for images of `image_shape` (H, W, C): zca 'auto' becomes C > 1."""
         if self.zca != 'auto':

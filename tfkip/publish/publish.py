@@ -3,13 +3,16 @@
 After it, `tfds.load('<dataset>/<config>', data_dir=...)` works with or without tfkip
 installed: TFDS reads prepared datasets from their files alone.
 """
+import contextlib
 import importlib
+import io
 import os
 import tempfile
 
 import tensorflow_datasets as tfds
 
 from tfds_builders import DATASETS  # discovered from the builder folders
+from tfkip._io import check_writable
 from tfkip._tf import tf
 from tfkip.formats import distilled_set
 from tfkip.distill.config import DistillConfig
@@ -83,6 +86,8 @@ def publish(artifact, dataset, config_name=None, data_dir=None):
       ('<dataset>/<config>', the prepared dataset's directory).
     """
     tf()  # TF (inside TFDS) sees no GPU
+    if data_dir:
+        check_writable(data_dir, '--data-dir')
     builder_cls = builder_class(dataset)
     distilled = distilled_set.load(artifact)
     name = config_name or config_for(distilled)
@@ -93,10 +98,22 @@ def publish(artifact, dataset, config_name=None, data_dir=None):
     distilled.check_matches(builder_cls.IMAGE_SHAPE, len(builder_cls.CLASS_NAMES),
                             f'{dataset}/{name}')
     _check_variant(distilled, configs[name], artifact)
+    if data_dir:
+        # TFDS builds in `incomplete.*` folders and renames them; a killed build leaves one.
+        for leftover in tf().io.gfile.glob(os.path.join(data_dir, dataset, name, 'incomplete.*')):
+            tf().io.gfile.rmtree(leftover)
     with tempfile.TemporaryDirectory() as manual_dir:
         distilled_set.save(distilled, os.path.join(manual_dir, name),
                            preprocessing=distilled_set.load_preprocessing(distilled))
         builder = builder_cls(config=name, data_dir=data_dir)
-        builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-            manual_dir=manual_dir, download_mode=tfds.download.GenerateMode.FORCE_REDOWNLOAD))
+        # TFDS prints "Downloading ... Unknown size" and draws progress bars for a build that
+        # downloads nothing and takes a moment: noise here.
+        tfds.disable_progress_bar()
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+                    manual_dir=manual_dir,
+                    download_mode=tfds.download.GenerateMode.FORCE_REDOWNLOAD))
+        finally:
+            tfds.enable_progress_bar()
     return f'{dataset}/{name}', str(builder.data_dir)

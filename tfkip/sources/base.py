@@ -89,11 +89,31 @@ def concat(batches):
     return Batch(images[order], labels[order], keys[order])
 
 
+def check_batch(batch, num_classes, where):
+    """`batch` if its pixels are finite and its labels in [0, num_classes); else TfkipError
+    naming `where` (the source and split) and the first bad example's key. Every reader's
+    batches pass through it, in memory and in the Beam stage."""
+    images = np.asarray(batch.images)
+    if images.size and np.issubdtype(images.dtype, np.floating):
+        finite = np.isfinite(images.reshape(len(images), -1)).all(1)
+        if not finite.all():
+            raise TfkipError(f'{where}: example {batch.keys[np.argmin(finite)]} has NaN or Inf '
+                             'pixels')
+    labels = np.asarray(batch.labels)
+    bad = (labels < 0) | (labels >= num_classes)
+    if bad.any():
+        raise TfkipError(f'{where}: example {batch.keys[np.argmax(bad)]} has label '
+                         f'{labels[np.argmax(bad)]}, out of range [0, {num_classes})')
+    return batch
+
+
 def load_split(source, split, *, num_workers=8):
     """Reads every shard of `split` into LabeledImages (float32 images), ordered by key."""
     info = source.info(split)
+    where = f'{source.name}[{split}]'
+    read = lambda shard: check_batch(source.read(shard), len(info.class_names), where)
     with concurrent.futures.ThreadPoolExecutor(num_workers) as pool:
-        batches = list(pool.map(source.read, source.shards(split)))
+        batches = list(pool.map(read, source.shards(split)))
     batch = concat(batches)
     if len(np.unique(batch.keys)) != len(batch.keys):
         raise TfkipError(f'{source.name}[{split}]: duplicate example keys')

@@ -4,6 +4,7 @@ An optional `class_names` array names the classes; otherwise they are "0".."C-1"
 with C = max label + 1 over the file's splits. Example keys are the zero-padded indices.
 """
 import io
+import zipfile
 
 import numpy as np
 
@@ -37,7 +38,7 @@ class NpzArrays(Source):
         try:
             with gfile().GFile(self.path, 'rb') as f, np.load(io.BytesIO(f.read())) as data:
                 return {key: data[key] for key in data.files}
-        except (OSError, ValueError, EOFError) as e:
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
             raise TfkipError(f'{self.path}: not a readable .npz file ({e})') from None
 
     def _split(self, split):
@@ -57,10 +58,24 @@ class NpzArrays(Source):
         if 'class_names' in arrays:
             class_names = tuple(str(c) for c in arrays['class_names'].tolist())
         else:
-            all_labels = [v for k, v in arrays.items() if k.endswith('_labels') and v.size]
-            num_classes = int(max(v.max() for v in all_labels)) + 1 if all_labels else 0
-            class_names = tuple(str(c) for c in range(num_classes))
+            class_names = self._numbered_classes(arrays)
         return SplitInfo(class_names, tuple(images.shape[1:]), len(images))
+
+    def _numbered_classes(self, arrays):
+        """Classes '0'..'K-1' for a file without class_names, K = the largest label + 1, every
+        one of them present (a gap means a label out of range, not an empty class)."""
+        labels = {k: np.asarray(v) for k, v in arrays.items() if k.endswith('_labels') and v.size}
+        if not labels:
+            return ()
+        present = set().union(*(np.unique(v).tolist() for v in labels.values()))
+        missing = sorted(set(range(int(max(present)) + 1)) - present)
+        if missing:
+            key, values = max(labels.items(), key=lambda kv: kv[1].max())
+            raise TfkipError(
+                f'{self.path}: {key}[{int(np.argmax(values))}] is {int(values.max())}, out of '
+                f'range: no example has label(s) {missing[:5]}. Fix the label, or add '
+                'class_names to the file if those classes are really empty')
+        return tuple(str(c) for c in range(int(max(present)) + 1))
 
     def shards(self, split):
         return index_shards(split, self.info(split).num_examples, self.shard_size)

@@ -5,16 +5,18 @@ A method is a `Method` instance registered with `register`; the training loop
 configs read it from `REGISTRY` and know no method by name. A method declares:
 
 - `name`, `summary` (the command line's help), `title` (the TFDS configs' description; '{}'
-  stands for the network), `publishes_as` (the method whose TFDS configs hold its sets) and
-  `Options`,
-  a frozen dataclass of its own options (field names unique across methods: they are the
-  command line's and config files' option names);
+  stands for the network), `publishes_as` (the method whose TFDS configs hold its sets),
+  `labels` (what its sets' labels are without learning: 'one-hot' or 'solved') and
+  `Options`, a frozen dataclass of its own options (field names unique across methods: they
+  are the command line's and config files' option names);
 - `learns`: it runs the training loop (`pair`), with steps, target batches, checkpoints
-  and exact resume; `augments`: its loss can augment the support images;
+  and exact resume; `augments`: its loss can augment the support images; `diverged`: the
+  advice when its loss stops being finite;
 - hooks: `check(config)`, `start(config, train, params)` (the support set before any step:
-  coresets choose their rows here), `learned(config)`, `pair(config, num_classes,
-  image_shape, mesh)`, `finish(config, params, context)` (a last touch and its metadata)
-  and `made_with(config)` (the network its sets are published under, or None).
+  coresets choose their rows here), `extra_params(config)`, `learned(config)`,
+  `pair(config, num_classes, image_shape, mesh)`, `finish(config, params, context)` (a last
+  touch and its metadata) and `made_with(config)` (the network its sets are published
+  under, or None).
 
 Modules here import only light things at the top (heavy imports inside the hooks), so that
 the command line can list the methods and their options without loading JAX. A new method is
