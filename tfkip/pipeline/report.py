@@ -50,7 +50,7 @@ def _summary(config, outputs, timings):
         'baseline_transfer': (baseline.get('transfer') or {}).get('results'),
         'published': published and dict(
             published, load=f"tfds.load('{published['dataset']}', "
-                             f"data_dir='{published['data_dir']}')"),
+                             f"data_dir='{os.path.abspath(published['data_dir'])}')"),
     }
 
 
