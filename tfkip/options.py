@@ -111,7 +111,7 @@ def add_fields(parser, cls, *, defaults=None, skip=(), only=None, prefix='', not
             choices = choices()
         shown = ' '.join(map(str, default)) if isinstance(default, tuple) else default
         if kind.get('action') is argparse.BooleanOptionalAction:
-            shown = 'yes' if default else 'no'
+            shown = {True: 'yes', False: 'no'}.get(default, default)
         shown = 'none' if shown in ('', None) else shown
         text = f'{docs.get(field.name, "")} (default: {note or shown})'
         dest = prefix + field.name

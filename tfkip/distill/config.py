@@ -35,8 +35,8 @@ class DistillConfig:
       loss: kip, rfad: 'mse' (KIP's), or 'platt' (RFAD's cross-entropy of the KRR
         predictions with a learned temperature).
       augmentation: kip, rfad: DSA groups (`tfkip.augment.OPS`: color crop cutout flip scale
-        rotate) applied to the support images inside the loss, one drawn per step; () for
-        none.
+        rotate) applied to the support images inside the loss, one drawn per step; none
+        if empty (the flag alone).
       learn_labels: learn the support labels as well as the images.
       learn_hparams: kip, rfad: learn the kernel's W_std and b_std as well.
       final_label_solve: after the steps, replace the support labels by Label Solve's

@@ -32,8 +32,8 @@ class PreprocessConfig:
     Attributes:
       standardize: per-channel standardization with the train split's mean and std.
       per_image_norm: centre each image and scale it to unit mean square (before ZCA).
-      zca: regularized ZCA whitening: True, False, or 'auto' (colour images only; fixed to
-        True or False by `resolved` when the preprocessing is fitted).
+      zca: regularized ZCA whitening: on, off, or 'auto': for colour images only (decided
+        by `resolved` when the preprocessing is fitted).
       zca_reg: the ZCA ridge lambda, relative to the mean eigenvalue tr(C)/d (0: plain ZCA;
         0.1 is the papers' CIFAR-10 value).
     """

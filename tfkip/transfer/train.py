@@ -60,7 +60,8 @@ class TransferConfig:
       epochs: passes over the set (unless `steps` is set).
       steps: batches to train, instead of `epochs` passes (None: epochs).
       batch_size: capped at the set's size.
-      augmentation: DSA groups (`tfkip.augment.OPS`) applied in training; () for none.
+      augmentation: DSA groups (`tfkip.augment.OPS`) applied in training; none if empty (the
+        flag alone).
       seeds: one model per seed.
     """
     protocol: str = 'standard'
