@@ -142,7 +142,7 @@ def _transfer(args, values):
     whitening = (None if isinstance(source, sources.Prepared) or stats is None
                  else ZCAWhitening.from_stats(stats))
     overrides = options.pick(values, TransferConfig, skip=('protocol',))
-    for config in protocols(values.get('protocol', ('standard',)), args.dataset, **overrides):
+    for config in protocols(values.get('protocol'), args.dataset, **overrides):
         result = stages.train_on_set((config,), images, labels, test, architecture,
                                      lambda line: print(line, flush=True), 'transfer',
                                      whitening)['results'][0]

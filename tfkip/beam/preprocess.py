@@ -72,10 +72,10 @@ class MomentsCombineFn(beam.CombineFn):
 class ReadSplit(beam.PTransform):
     """PBegin -> PCollection of `Batch`, one per shard of `split`, read on the workers."""
 
-    def __init__(self, source, split):
+    def __init__(self, source, split, info):
         super().__init__()
         self._source, self._split = source, split
-        self._num_classes = len(source.info(split).class_names)
+        self._num_classes = len(info.class_names)
         self._where = f'{source.name}[{split}]'
 
     def expand(self, pbegin):
@@ -158,7 +158,8 @@ def _write_bytes(data, path):
 def build(pipeline, source, config, infos, train_split, out_dir, *, examples_per_file):
     """Adds the stage to `pipeline`: statistics from `train_split`, every split in `infos`
     preprocessed and written under `out_dir` with the stats file."""
-    batches = {split: pipeline | f'Read[{split}]' >> ReadSplit(source, split) for split in infos}
+    batches = {split: pipeline | f'Read[{split}]' >> ReadSplit(source, split, info)
+               for split, info in infos.items()}
     stats = batches[train_split] | 'FitPreprocessing' >> FitPreprocessing(
         config, infos[train_split], source.name)
     _ = (stats | 'EncodeStats' >> beam.Map(to_npz_bytes)

@@ -56,7 +56,7 @@ class RunConfig:
         PreprocessConfig option, and transfer_protocol and transfer_<TransferConfig field>.
         Without `augmentation`, methods whose loss takes it get the dataset's DSA groups."""
         from tfkip.distill import methods
-        from tfkip.publish import dataset_for_source
+        from tfkip.publish import builder_class, dataset_for_source
         values = {k: v for k, v in values.items() if v is not None}
         method = methods.get(values.get('method', RUN_DEFAULTS['method']))
         others = {k for k, (owner, _) in methods.option_fields().items() if owner is not method}
@@ -65,13 +65,11 @@ class RunConfig:
             if name not in values:
                 raise TfkipError(f'--{name.replace("_", "-")} is required (on the command '
                                  'line or in --config-file)')
-        from tfds_builders import DATASETS
         dataset = values.get('dataset') or dataset_for_source(values['source'])
         if dataset is None:
             raise TfkipError(f'cannot tell which kip_* dataset {values["source"]} is; give '
                              '--dataset')
-        if dataset not in DATASETS:
-            raise TfkipError(f'unknown dataset {dataset!r}; choose one of {", ".join(DATASETS)}')
+        builder_class(dataset)  # an unknown name stops here, before any stage runs
         distill = DistillConfig.from_options(values)
         if 'augmentation' not in values and distill.algorithm.augments:
             distill = dataclasses.replace(distill, augmentation=augment.for_dataset(dataset))
@@ -80,8 +78,7 @@ class RunConfig:
         return cls(source=values['source'], run_dir=values['run_dir'], dataset=dataset,
                    preprocess=PreprocessConfig.from_options(values),
                    distill=distill,
-                   transfer=protocols(transfer.pop('protocol', ('standard',)), dataset,
-                                      **transfer),
+                   transfer=protocols(transfer.pop('protocol', None), dataset, **transfer),
                    skip=(skip,) if isinstance(skip, str) else tuple(skip),
                    **{k: values[k] for k in ('train_split', 'eval_split', 'tfds_data_dir')
                       if k in values})
@@ -131,7 +128,8 @@ def load_config_file(path, allowed):
         raise TfkipError(f'{path}: must map option names to values, got a '
                          f'{type(values).__name__}')
     values = {str(k).replace('-', '_'): v for k, v in values.items()}
-    values = {({a: n for n, a in ALIASES.items()}.get(k, k)): v for k, v in values.items()}
+    full_names = {alias: name for name, alias in ALIASES.items()}
+    values = {full_names.get(k, k): v for k, v in values.items()}
     unknown = sorted(set(values) - set(allowed))
     if unknown:
         raise TfkipError(f'{path}: unknown option(s) {", ".join(unknown)}; the options are '

@@ -17,6 +17,7 @@ import dataclasses
 import numpy as np
 
 from tfkip.errors import TfkipError
+from tfkip.options import pick
 from tfkip.preprocess import moments
 from tfkip.preprocess.standardize import (ChannelStats, channel_rows, channel_stats_from_moments,
                                           standardize_array)
@@ -55,8 +56,7 @@ class PreprocessConfig:
     def from_options(cls, values):
         """The config of a flat {option: value} mapping (the command line's, a config file's);
         other options and None values are ignored."""
-        fields = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in fields and v is not None})
+        return cls(**pick({k: v for k, v in values.items() if v is not None}, cls))
 
     def resolved(self, image_shape):
         """This config for images of `image_shape` (H, W, C): zca 'auto' becomes C > 1."""

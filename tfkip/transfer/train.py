@@ -138,12 +138,13 @@ def protocol(name, **overrides):
                                **{k: v for k, v in overrides.items() if v is not None})
 
 
-def protocols(names, dataset=None, **overrides):
-    """One TransferConfig per protocol in `names` (each once), with `overrides`; without an
+def protocols(names=None, dataset=None, **overrides):
+    """One TransferConfig per protocol in `names` (each once; none: TransferConfig's default
+    protocol), with `overrides`; without an
     `augmentation` override, each protocol's DSA groups less those `dataset` does not take
     (no flips for digits, `tfkip.augment.for_dataset`)."""
     configs = []
-    for name in dict.fromkeys(names):
+    for name in dict.fromkeys(names or (TransferConfig.protocol,)):
         config = protocol(name, **overrides)
         if overrides.get('augmentation') is None:
             allowed = dsa.for_dataset(dataset)
