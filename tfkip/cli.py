@@ -43,38 +43,35 @@ def build_parser():
     d.add_argument('--workdir', help='checkpoint directory; a rerun with the same options '
                                      'resumes from it (default: OUT.ckpt)')
     parser.names['distill'] = option_sets.config_args(d)
-    m = d.add_argument_group('several hosts', 'Steps split over all devices JAX sees. On '
-                             'several hosts, run the same command on each with these (or '
-                             "JAX's environment variables); --workdir on shared storage.")
-    m.add_argument('--distributed', action='store_true', help="let JAX detect the cluster")
-    for name, kind in (('coordinator_address', str), ('num_processes', int),
-                       ('process_id', int)):
-        m.add_argument(options.flag(name), type=kind, help="jax.distributed.initialize's")
+    option_sets.distributed_args(d)
 
     e = commands.add_parser('evaluate', help='KRR accuracy of a distilled set on real data',
                             description="KRR with the set as training data, tested on "
                             "--eval-split of --source, with the kernel, ridge and preprocessing"
-                            " of the set's sidecar; the options below serve sets without one.")
-    e.add_argument('--artifact', required=True, help='a distilled set (.npz)')
+                            " the set records; the options below override or fill them in.")
+    which = e.add_mutually_exclusive_group(required=True)
+    which.add_argument('--artifact', help='a distilled set (.npz)')
+    option_sets.published_args(e, which)
     option_sets.data_args(e)
     parser.names['evaluate'] = option_sets.config_args(e, only=('reg',))
 
     p = commands.add_parser('publish', help='publish a distilled set as a TFDS dataset',
-                            description="Build <dataset>/<config> from an artifact into a "
-                            "TFDS data_dir; then tfds.load('<dataset>/<config>', "
+                            description="Build <dataset>/<config> into a TFDS data_dir from "
+                            "an artifact, or a published_* config from its authors' set "
+                            "(downloaded, or --artifact); then tfds.load('<dataset>/<config>', "
                             "data_dir=DATA_DIR) works, also without tfkip.")
-    p.add_argument('--artifact', required=True, help='a distilled set (.npz)')
+    p.add_argument('--artifact', help="a distilled set (.npz); for a published_* config, its "
+                                      "authors' file if you have it (default: download it)")
     p.add_argument('--dataset', required=True, choices=DATASETS, help='the TFDS dataset')
-    p.add_argument('--config', help='builder config, e.g. rfad_convnet_fixedlabels_aug_ipc10 '
-                                    '(default: the one the artifact was made for)')
-    p.add_argument('--data-dir', required=True, help='TFDS data_dir to build into')
+    p.add_argument('--config', help='builder config, e.g. rfad_convnet_fixedlabels_aug_ipc10, '
+                                    'published_kip_convnet_zca_ipc10 (default: the artifact\'s)')
+    p.add_argument('--data-dir', help="TFDS data_dir to build into (default: TFDS's own)")
 
     t = commands.add_parser('transfer', help='train Keras networks on a published set, test '
                             'on real data', description="Train on tfds.load('<dataset>/"
                             "<config>') once per seed and test on --eval-split of "
                             "--test-source, whitened by the set's own preprocessing.")
-    t.add_argument('--dataset', required=True, help='<dataset>/<config>')
-    t.add_argument('--data-dir', required=True, help='TFDS data_dir it was published to')
+    option_sets.published_args(t)
     t.add_argument('--test-source', required=True, help='the real data in its raw pixels')
     t.add_argument('--eval-split', default='test', help='real split to test on (default: test)')
     parser.names['transfer'] = option_sets.transfer_args(t)
@@ -108,9 +105,9 @@ def _distill(args, values):
     check_writable(os.path.dirname(args.out) or '.', '--out')
     data = stages.load_data(args.source, PreprocessConfig.from_options(values), args.train_split,
                             args.eval_split, args.tfds_data_dir)
-    out = args.out[:-4] if args.out.endswith('.npz') else args.out
-    path, meta = stages.distill_to_artifact(config, *data, out, source=args.source,
-                                            log=tqdm.write, workdir=args.workdir)
+    path, meta = stages.distill_to_artifact(config, *data, args.out.removesuffix('.npz'),
+                                            source=args.source, log=tqdm.write,
+                                            workdir=args.workdir)
     if path:
         print(json.dumps({'artifact': path, 'steps': meta['steps'], **meta['metrics']}))
 
@@ -118,17 +115,20 @@ def _distill(args, values):
 def _evaluate(args, values):
     from tfkip.kernels.config import KernelConfig
     from tfkip.pipeline import stages
-    metrics = stages.evaluate_artifact(
-        args.artifact, args.source, eval_split=args.eval_split, train_split=args.train_split,
-        tfds_data_dir=args.tfds_data_dir, kernel=options.pick(values, KernelConfig),
-        reg=values.get('reg'), preprocess_config=PreprocessConfig.from_options(values))
-    print(json.dumps({'artifact': args.artifact, 'split': args.eval_split, **metrics}))
+    common = dict(eval_split=args.eval_split, tfds_data_dir=args.tfds_data_dir,
+                  kernel=options.pick(values, KernelConfig), reg=values.get('reg'))
+    metrics = (stages.evaluate_published(args.dataset, args.data_dir, args.source, **common)
+               if args.dataset else stages.evaluate_artifact(
+                   args.artifact, args.source, train_split=args.train_split, **common,
+                   preprocess_config=PreprocessConfig.from_options(values)))
+    print(json.dumps({'artifact' if args.artifact else 'dataset': args.artifact or args.dataset,
+                      'split': args.eval_split, **metrics}))
 
 
 def _publish(args, values):
     from tfkip.publish import publish
-    print(json.dumps(dict(zip(('dataset', 'path'), publish(args.artifact, args.dataset,
-                                                           args.config, args.data_dir)))))
+    name, path = publish(args.artifact, args.dataset, args.config, args.data_dir)
+    print(json.dumps({'dataset': name, 'path': path}))
 
 
 def _transfer(args, values):
@@ -136,14 +136,14 @@ def _transfer(args, values):
     from tfkip.pipeline import stages
     from tfkip.transfer import ZCAWhitening
     from tfkip.transfer.train import TransferConfig, protocols
-    images, labels, stats, architecture = stages.load_published(args.dataset, args.data_dir)
+    images, labels, stats, made = stages.load_published(args.dataset, args.data_dir)
     source = sources.open_source(args.test_source)
     test = sources.load_split(source, args.eval_split)
     whitening = (None if isinstance(source, sources.Prepared) or stats is None
                  else ZCAWhitening.from_stats(stats))
     overrides = options.pick(values, TransferConfig, skip=('protocol',))
     for config in protocols(values.get('protocol'), args.dataset, **overrides):
-        result = stages.train_on_set((config,), images, labels, test, architecture,
+        result = stages.train_on_set((config,), images, labels, test, made.get('architecture'),
                                      lambda line: print(line, flush=True), 'transfer',
                                      whitening)['results'][0]
         print(json.dumps({'dataset': args.dataset, 'split': args.eval_split, **result}))

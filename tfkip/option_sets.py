@@ -21,6 +21,28 @@ def data_args(parser, required=True):
                         help='held-out split (default: test)')
 
 
+def published_args(parser, group=None):
+    """--dataset and --data-dir: a set published as a TFDS dataset (`group`: a mutually
+    exclusive group holding the other ways to give the set; else --dataset is required)."""
+    (group or parser).add_argument('--dataset', required=group is None,
+                                   help='a published set, <dataset>/<config> (e.g. kip_cifar10/'
+                                        'published_kip_convnet_zca_ipc10)')
+    parser.add_argument('--data-dir', help="the TFDS data_dir it was published to (default: "
+                                           "TFDS's own)")
+
+
+def distributed_args(parser):
+    """--distributed and jax.distributed.initialize's arguments."""
+    group = parser.add_argument_group(
+        'several hosts', 'Steps split over all devices JAX sees. On several hosts, run the '
+        "same command on each with these (or JAX's environment variables); --workdir on "
+        'shared storage.')
+    group.add_argument('--distributed', action='store_true', help='let JAX detect the cluster')
+    for name, kind in (('coordinator_address', str), ('num_processes', int),
+                       ('process_id', int)):
+        group.add_argument(options.flag(name), type=kind, help="jax.distributed.initialize's")
+
+
 def config_args(parser, defaults=None, only=None):
     """The options of DistillConfig (`only` those), its KernelConfig, each method's (all of
     DistillConfig's only) and PreprocessConfig."""

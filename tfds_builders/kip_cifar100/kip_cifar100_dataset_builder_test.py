@@ -2,6 +2,7 @@
 import tensorflow_datasets as tfds
 
 from tfds_builders.kip_cifar100 import kip_cifar100_dataset_builder
+from tfkip.publish.testing import published_test_cases
 
 
 class KipCifar100Test(tfds.testing.DatasetBuilderTestCase):
@@ -9,6 +10,10 @@ class KipCifar100Test(tfds.testing.DatasetBuilderTestCase):
     BUILDER_CONFIG_NAMES_TO_TEST = ['convnet_zca_ipc1']
     SPLITS = {'train': 100}
     SKIP_CHECKSUMS = True  # nothing is downloaded: the sets come from the manual dir
+
+
+# The published_* configs, from stand-ins of the authors' files (tfkip.publish.testing).
+globals().update(published_test_cases(kip_cifar100_dataset_builder.Builder))
 
 
 if __name__ == '__main__':

@@ -1,7 +1,9 @@
-"""kip_fashion_mnist builder test on dummy_data (a 10-image set in the manual dir)."""
+"""kip_fashion_mnist builder tests: a tfkip set from dummy_data in the manual dir; the authors'
+published sets from stand-ins of their downloads."""
 import tensorflow_datasets as tfds
 
 from tfds_builders.kip_fashion_mnist import kip_fashion_mnist_dataset_builder
+from tfkip.publish.testing import published_test_cases
 
 
 class KipFashionMnistTest(tfds.testing.DatasetBuilderTestCase):
@@ -9,6 +11,10 @@ class KipFashionMnistTest(tfds.testing.DatasetBuilderTestCase):
     BUILDER_CONFIG_NAMES_TO_TEST = ['convnet_ipc1']
     SPLITS = {'train': 10}
     SKIP_CHECKSUMS = True  # nothing is downloaded: the sets come from the manual dir
+
+
+# The published_* configs, from stand-ins of the authors' files (tfkip.publish.testing).
+globals().update(published_test_cases(kip_fashion_mnist_dataset_builder.Builder))
 
 
 if __name__ == '__main__':

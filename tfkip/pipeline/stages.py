@@ -15,8 +15,8 @@ first unfinished stage, and KIP inside it from its last checkpoint. Changing an 
 the stage it belongs to and every later one. Markers are written last, atomically.
 
 The stage functions below (`load_data`, `distill_to_artifact`, `load_published`,
-`train_on_set`, `evaluate_artifact`) are the only stage logic: `run` and every `tfkip`
-subcommand call them.
+`train_on_set`, `evaluate_artifact`, `evaluate_published`) are the only stage logic: `run` and
+every `tfkip` subcommand call them.
 """
 import contextlib
 import dataclasses
@@ -100,7 +100,8 @@ def distill_to_artifact(config, train, test, stats, prepared, base, *, source, l
 
 def load_published(name, data_dir):
     """A published `<dataset>/<config>`: (images [N, H, W, C] float32, soft labels [N, C]
-    float32, its PreprocessStats or None, the kernel architecture it was made with)."""
+    float32, its PreprocessStats or None, {KernelConfig field: value} of the kernel it was
+    made with, as far as the config tells: its architecture at least, or {} for real images)."""
     import tensorflow_datasets as tfds
     from tfkip.publish import builder_class
     builder_class(name.split('/')[0])  # registers it: info.metadata has the stats
@@ -109,7 +110,7 @@ def load_published(name, data_dir):
         raise TfkipError(f'{name} is not published in {data_dir}; run tfkip publish first')
     rows = tfds.as_numpy(builder.as_dataset('train', batch_size=-1))
     return (rows['image'], rows['soft_label'], builder.info.metadata.stats,
-            builder.builder_config.variant.kernel)
+            builder.builder_config.kernel)
 
 
 def train_on_set(transfers, images, labels, test, architecture, log, what, whitening=None):
@@ -139,39 +140,73 @@ def evaluate_artifact(path, source, *, eval_split='test', train_split='train',
     from tfkip import preprocess, sources
     from tfkip.formats import distilled_set
     from tfkip.distill.config import DistillConfig
-    from tfkip.distill.krr import evaluate
-    from tfkip.kernels.kernel import KernelConfig, make_kernel_fn
     artifact = distilled_set.load(path)
     meta = artifact.metadata
     opened = sources.open_source(source, tfds_data_dir=tfds_data_dir)
-    test = sources.load_split(opened, eval_split)
     kernel = kernel or {}
+    hparams = None
     if 'config' in meta:
         made = DistillConfig.from_dict(meta['config'])
         kernel, reg = dataclasses.replace(made.kernel, **kernel), made.reg if reg is None else reg
         hparams = {k: np.float32(v) for k, v in meta['hparams'].items()}
-    else:
-        if 'architecture' not in kernel:
-            raise TfkipError(f'{path} has no sidecar recording its kernel: give the '
-                             '--architecture (and --depth, --kernel, ...) it was distilled with')
-        kernel = KernelConfig(**kernel)
-        reg = DistillConfig.__dataclass_fields__['reg'].default if reg is None else reg
-        hparams = kernel.initial_hparams()
     prep = meta.get('preprocessing')
     if prep is not None and prep['prepared'] != isinstance(opened, sources.Prepared):
         kind = 'a Beam-prepared folder' if prep['prepared'] else 'raw images'
         raise TfkipError(f'{path} was distilled from {kind} ({meta["source"]}); evaluate it '
                          f'with a --source of the same kind, not {source}')
+    stats = None
     if not isinstance(opened, sources.Prepared):
         stats = distilled_set.load_preprocessing(artifact)
         if stats is None:  # no statistics file: refit on the train split (it is deterministic)
             config = (preprocess.PreprocessConfig(**prep['config']) if prep is not None
                       else preprocess_config)
             stats = preprocess.fit(config, sources.load_split(opened, train_split))
+    return _krr(artifact.images, artifact.labels, stats, opened, eval_split, kernel, reg,
+                hparams, path)
+
+
+def evaluate_published(name, data_dir, source, *, eval_split='test', tfds_data_dir=None,
+                       kernel=None, reg=None):
+    """KRR metrics of the published `<dataset>/<config>` in `data_dir` on `eval_split` of
+    `source` (raw images, mapped into the set's space by its preprocessing), with the kernel
+    its config tells (the authors' for `published_*` sets), `kernel` fields overriding it.
+
+    Returns:
+      as `evaluate_artifact`.
+    """
+    from tfkip import sources
+    images, labels, stats, made_with = load_published(name, data_dir)
+    opened = sources.open_source(source, tfds_data_dir=tfds_data_dir)
+    if isinstance(opened, sources.Prepared) or stats is None:
+        raise TfkipError(f'{name} is evaluated on raw images mapped by its own preprocessing: '
+                         f'give the real dataset as it is (e.g. tfds:cifar10), not {source}'
+                         if stats is not None else f'{name} has no preprocessing statistics')
+    return _krr(images, labels, stats, opened, eval_split, {**made_with, **(kernel or {})},
+                reg, None, name)
+
+
+def _krr(images, labels, stats, opened, eval_split, kernel, reg, hparams, where):
+    """KRR of (images, labels) on `eval_split` of the opened source, preprocessed by `stats`
+    (None: it is already); `kernel` a KernelConfig or its fields, `reg` None: the default."""
+    from tfkip import preprocess, sources
+    from tfkip.distill.config import DistillConfig
+    from tfkip.distill.krr import evaluate
+    from tfkip.formats.distilled_set import DistilledSet
+    from tfkip.kernels.kernel import KernelConfig, make_kernel_fn
+    if isinstance(kernel, dict):
+        if 'architecture' not in kernel:
+            raise TfkipError(f'{where} records no kernel: give the --architecture (and '
+                             '--depth, --kernel, ...) it was distilled with')
+        kernel = KernelConfig(**kernel)
+    reg = DistillConfig.__dataclass_fields__['reg'].default if reg is None else reg
+    test = sources.load_split(opened, eval_split)
+    if stats is not None:
         test = preprocess.transform(stats, test)
-    artifact.check_matches(test.image_shape, test.num_classes, test.source)
-    metrics = evaluate(make_kernel_fn(kernel, test.num_classes), hparams, artifact.images,
-                       artifact.labels, test.images, test.labels, reg=reg)
+    distilled = DistilledSet(images, labels, {'path': where})
+    distilled.check_matches(test.image_shape, test.num_classes, test.source)
+    metrics = evaluate(make_kernel_fn(kernel, test.num_classes),
+                       kernel.initial_hparams() if hparams is None else hparams,
+                       images, labels, test.images, test.labels, reg=reg)
     return {**metrics, 'kernel': dataclasses.asdict(kernel), 'reg': reg}
 
 

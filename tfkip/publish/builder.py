@@ -1,10 +1,15 @@
 """What every `kip_*` TFDS builder shares: configs, features, the preprocessing metadata.
 
 A builder in `tfds_builders/kip_<name>/` subclasses `KipBuilder`, sets the real dataset's
-`CLASS_NAMES` and `IMAGE_SHAPE`, and lists its `BUILDER_CONFIGS` with `configs(...)`. It
-computes nothing: it reads `<manual_dir>/<config name>.npz`, a tfkip distilled-set artifact
-(with its `.json` sidecar and `.preprocess.npz`, as `tfkip publish` lays them out) or a
-`.npz` published with the KIP papers (keys `images`, `labels`).
+`CLASS_NAMES`, `IMAGE_SHAPE` and TFDS name (`SOURCE`), and lists its `BUILDER_CONFIGS` with
+`configs(...)` and `published_configs(...)`. Two kinds of config:
+
+- tfkip's own sets (`KipConfig`): it reads `<manual_dir>/<config name>.npz`, a tfkip
+  distilled-set artifact (with its `.json` sidecar and `.preprocess.npz`, as `tfkip publish`
+  lays them out) and computes nothing.
+- the sets the KIP and RFAD authors published (`PublishedConfig`, `published_*`): it downloads
+  the set (`tfkip.publish.published`), or takes the authors' file from the manual dir, and
+  computes the authors' preprocessing from `SOURCE`'s train split, read through TFDS.
 
 Features: `image` float32 [H, W, C] in the preprocessed (standardized / ZCA) space,
 `soft_label` float32 [C] (the learned label vector), `label` the argmax class.
@@ -21,6 +26,7 @@ from tfkip.distill import methods
 from tfkip.errors import TfkipError
 from tfkip.kernels.architectures import ARCHITECTURES
 from tfkip.formats.preprocess_stats import from_npz_bytes, to_npz_bytes
+from tfkip.publish import published as published_sets
 
 PREPROCESSING_FILE = 'preprocessing.npz'
 METADATA_FILE = 'metadata.json'  # the name TFDS reads `info.metadata` from
@@ -58,6 +64,29 @@ class KipConfig(tfds.core.BuilderConfig):
                         f'{images_per_class} image(s) per class, '
                         f'{"regularized ZCA" if variant.zca else "standardized"} images, '
                         f'{labels}{", augmentation" if variant.augmentation else ""}.')
+
+    @property
+    def kernel(self):
+        """The `KernelConfig` fields the config's name tells (the rest is in the artifact)."""
+        return {'architecture': self.variant.kernel} if self.variant.kernel else {}
+
+
+class PublishedConfig(tfds.core.BuilderConfig):
+    """`published_<method>_<architecture>[_zca][_fixedlabels][_aug]_ipc<N>`: a set its
+    authors published (`tfkip.publish.published.PublishedSet`)."""
+
+    def __init__(self, published):
+        self.published = published
+        super().__init__(name=published.name, description=published.describe())
+
+    @property
+    def kernel(self):
+        return self.published.kernel
+
+
+def published_configs(dataset, num_classes):
+    """BuilderConfigs of every set the authors published for the TFDS dataset `dataset`."""
+    return [PublishedConfig(p) for p in published_sets.published_sets(dataset, num_classes)]
 
 
 def every_variant(zca):
@@ -98,10 +127,13 @@ class PreprocessingMetadata(tfds.core.Metadata):
         super().__init__()
         self.set_stats(stats)
 
-    def set_stats(self, stats):
-        """Holds `stats` (or None) and its JSON description."""
+    def set_stats(self, stats, provenance=None):
+        """Holds `stats` (or None) and its JSON description, with `provenance` (where a
+        published set came from) under 'published'."""
         self.clear()
         self.update(stats.describe() if stats is not None else {})
+        if provenance:
+            self['published'] = provenance
         self.stats = stats
 
     def save_metadata(self, data_dir):
@@ -122,12 +154,15 @@ class KipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     """Base of the `kip_*` builders (not registered itself: it is no dataset). Each builder
     declares its own VERSION and RELEASE_NOTES."""
     MANUAL_DOWNLOAD_INSTRUCTIONS = """
-    Put the distilled set as `<manual_dir>/<config name>.npz` (e.g. `convnet_zca_ipc10.npz`):
-    a tfkip artifact with its `.json` and `.preprocess.npz` (`tfkip publish` does this for
-    you), or a `.npz` published with the KIP papers (keys `images`, `labels`).
+    tfkip's sets: put the distilled set as `<manual_dir>/<config name>.npz` (e.g.
+    `convnet_zca_ipc10.npz`), a tfkip artifact with its `.json` and `.preprocess.npz`
+    (`tfkip publish` does this for you). `published_*` configs download their set; to use a
+    copy you downloaded, put it in the manual dir under its own name (e.g.
+    `ConvNet_ssize100_zca_l_noaug_ckpt1000.npz`) or as `<config name>.npz`.
     """
     CLASS_NAMES = ()
     IMAGE_SHAPE = ()
+    SOURCE = None  # the real dataset's TFDS name: the published sets' preprocessing is fit on it
 
     def _info(self):
         return self.dataset_info_from_configs(
@@ -141,18 +176,76 @@ class KipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             metadata=PreprocessingMetadata())
 
     def _split_generators(self, dl_manager):
-        path = dl_manager.manual_dir / f'{self.builder_config.name}.npz'
-        if not path.exists():
-            raise TfkipError(f'{path} not found: {self.MANUAL_DOWNLOAD_INSTRUCTIONS.strip()}')
-        distilled = distilled_set.load(str(path))
+        config = self.builder_config
+        if isinstance(config, PublishedConfig):
+            distilled, provenance = self._download_published(config.published, dl_manager)
+            stats = published_sets.preprocessing(config.published, self.source_train_images(),
+                                                 self.CLASS_NAMES)
+        else:
+            manual = _manual_dir(dl_manager)
+            path = manual / f'{config.name}.npz' if manual else None
+            if path is None or not path.exists():
+                raise TfkipError(f'{path or config.name + ".npz"} not found: '
+                                 f'{self.MANUAL_DOWNLOAD_INSTRUCTIONS.strip()}')
+            distilled, provenance = distilled_set.load(str(path)), None
+            stats = distilled_set.load_preprocessing(distilled)
         distilled.check_matches(self.IMAGE_SHAPE, len(self.CLASS_NAMES),
-                                f'builder {self.name}/{self.builder_config.name}')
-        stats = distilled_set.load_preprocessing(distilled)
-        self.info.metadata.set_stats(stats)
+                                f'builder {self.name}/{config.name}')
+        self.info.metadata.set_stats(stats, provenance)
         return {'train': self._generate_examples(distilled)}
+
+    def _download_published(self, published, dl_manager):
+        """(DistilledSet, provenance): the authors' file from the manual dir if there, else
+        the best checkpoint in their index (KIP, LS) or their file (RFAD), downloaded."""
+        found = _manual_files(dl_manager, published)
+        if len(found) > 1:
+            raise TfkipError(f'{found[0].parent} holds {len(found)} files of {published.name} '
+                             f'({", ".join(p.name for p in found)}): keep one, or name the one '
+                             f'to use {published.name}.npz')
+        if found:
+            path, provenance = found[0], {'file': found[0].name}
+        elif published.method == 'rfad':
+            url = published_sets.RFAD_URL.format(dataset=published.dataset,
+                                                 ipc=published.images_per_class)
+            path, provenance = dl_manager.download(url), {'url': url}
+        else:
+            index_url = published_sets.INDEX_URLS[published.method]
+            row = published_sets.best_row(dl_manager.download(index_url).read_text(),
+                                          published, index_url)
+            path = dl_manager.download(row['URL'])
+            provenance = {'url': row['URL'], 'index': index_url, 'checkpoint': row.get('ckpt'),
+                          'index_test_acc': float(row['test_acc'])}
+        return published_sets.read_set(path.read_bytes(), published, path.name), provenance
+
+    def source_train_images(self):
+        """[N, H, W, C] the raw train images of `SOURCE`, in TFDS order (read through TFDS
+        into this builder's data_dir, downloaded and prepared there if need be)."""
+        images, _ = tfds.as_numpy(tfds.load(
+            self.SOURCE, split='train', batch_size=-1, as_supervised=True,
+            data_dir=self.data_dir_root, shuffle_files=False))
+        return images
 
     def _generate_examples(self, distilled):
         for i, (image, soft_label, label) in enumerate(
                 zip(distilled.images, distilled.labels, distilled.class_ids)):
             yield i, {'image': image, 'soft_label': soft_label, 'label': int(label)}
 
+
+
+def _manual_files(dl_manager, published):
+    """The files of a `PublishedSet` in the manual dir: `<config name>.npz`, else those under
+    the authors' own names."""
+    manual = _manual_dir(dl_manager)
+    if manual is None:
+        return []
+    if (manual / f'{published.name}.npz').exists():
+        return [manual / f'{published.name}.npz']
+    return sorted(manual.glob(published.authors_files)) if published.authors_files else []
+
+
+def _manual_dir(dl_manager):
+    """The manual dir, or None where there is none or it is empty (TFDS raises then)."""
+    try:
+        return dl_manager.manual_dir
+    except (AssertionError, ValueError):
+        return None

@@ -1,4 +1,5 @@
-"""`publish`: turn a distilled-set artifact into a prepared TFDS dataset in a data_dir.
+"""`publish`: turn a distilled-set artifact, or a set its authors published, into a prepared
+TFDS dataset in a data_dir.
 
 After it, `tfds.load('<dataset>/<config>', data_dir=...)` works with or without tfkip
 installed: TFDS reads prepared datasets from their files alone.
@@ -17,7 +18,7 @@ from tfkip._tf import tf
 from tfkip.formats import distilled_set
 from tfkip.distill.config import DistillConfig
 from tfkip.errors import TfkipError
-from tfkip.publish.builder import Variant
+from tfkip.publish.builder import PublishedConfig, Variant
 
 
 def builder_class(dataset):
@@ -77,7 +78,8 @@ def _check_variant(distilled, config, where):
 
 
 def publish(artifact, dataset, config_name=None, data_dir=None):
-    """Builds `<dataset>/<config>` from the artifact into `data_dir`.
+    """Builds `<dataset>/<config>` into `data_dir`: from a tfkip artifact, or for a
+    `published_*` config the authors' set (downloaded, or the file `artifact` if given).
 
     `config_name` None: the config the artifact fits (`config_for`). Rebuilds if it
     exists (TFDS writes to a temporary directory and renames it into place).
@@ -89,31 +91,49 @@ def publish(artifact, dataset, config_name=None, data_dir=None):
     if data_dir:
         check_writable(data_dir, '--data-dir')
     builder_cls = builder_class(dataset)
-    distilled = distilled_set.load(artifact)
-    name = config_name or config_for(distilled)
     configs = {c.name: c for c in builder_cls.BUILDER_CONFIGS}
-    if name not in configs:
-        raise TfkipError(f'{dataset} has no config {name!r}; it has '
+    if config_name is not None and config_name not in configs:
+        raise TfkipError(f'{dataset} has no config {config_name!r}; it has '
                          f'{", ".join(sorted(configs))}')
-    distilled.check_matches(builder_cls.IMAGE_SHAPE, len(builder_cls.CLASS_NAMES),
-                            f'{dataset}/{name}')
-    _check_variant(distilled, configs[name], artifact)
+    published = isinstance(configs.get(config_name), PublishedConfig)
+    if not published:
+        if artifact is None:
+            raise TfkipError('give the --artifact to publish' + (
+                f' as {dataset}/{config_name}' if config_name else '') + ': only the '
+                'published_* configs download their set')
+        distilled = distilled_set.load(artifact)
+        config_name = config_name or config_for(distilled)
+        if config_name not in configs:
+            raise TfkipError(f'{dataset} has no config {config_name!r}; it has '
+                             f'{", ".join(sorted(configs))}')
+        distilled.check_matches(builder_cls.IMAGE_SHAPE, len(builder_cls.CLASS_NAMES),
+                                f'{dataset}/{config_name}')
+        _check_variant(distilled, configs[config_name], artifact)
     if data_dir:
         # TFDS builds in `incomplete.*` folders and renames them; a killed build leaves one.
-        for leftover in tf().io.gfile.glob(os.path.join(data_dir, dataset, name, 'incomplete.*')):
+        for leftover in tf().io.gfile.glob(os.path.join(data_dir, dataset, config_name,
+                                                        'incomplete.*')):
             tf().io.gfile.rmtree(leftover)
     with tempfile.TemporaryDirectory() as manual_dir:
-        distilled_set.save(distilled, os.path.join(manual_dir, name),
-                           preprocessing=distilled_set.load_preprocessing(distilled))
-        builder = builder_cls(config=name, data_dir=data_dir)
+        target = os.path.join(manual_dir, config_name)
+        if published and artifact is not None:
+            if not tf().io.gfile.exists(artifact):
+                raise TfkipError(f'published set not found: {artifact}')
+            tf().io.gfile.copy(artifact, target + '.npz')
+        elif not published:
+            distilled_set.save(distilled, target,
+                               preprocessing=distilled_set.load_preprocessing(distilled))
+        builder = builder_cls(config=config_name, data_dir=data_dir)
         # TFDS prints "Downloading ... Unknown size" and draws progress bars for a build that
-        # downloads nothing and takes a moment: noise here.
+        # downloads nothing and takes a moment: noise here. Published sets keep their
+        # downloads between builds; tfkip's are rebuilt from the artifact every time.
         tfds.disable_progress_bar()
         try:
             with contextlib.redirect_stdout(io.StringIO()):
                 builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-                    manual_dir=manual_dir,
-                    download_mode=tfds.download.GenerateMode.FORCE_REDOWNLOAD))
+                    manual_dir=manual_dir, download_mode=(
+                        tfds.download.GenerateMode.REUSE_CACHE_IF_EXISTS if published
+                        else tfds.download.GenerateMode.FORCE_REDOWNLOAD)))
         finally:
             tfds.enable_progress_bar()
-    return f'{dataset}/{name}', str(builder.data_dir)
+    return f'{dataset}/{config_name}', str(builder.data_dir)
