@@ -158,6 +158,20 @@ def test_tfds_alone_takes_the_authors_file_from_the_manual_dir(tmp_path, train_s
         again.download_and_prepare(download_config=config)
 
 
+def test_a_failed_download_is_one_line_that_says_what_to_do(tmp_path, monkeypatch, capsys):
+    def offline(self, url):
+        raise ConnectionError(f"HTTPSConnectionPool: Max retries exceeded with url: {url}")
+    monkeypatch.setattr(tfds.download.DownloadManager, 'download', offline)
+    assert cli.main(['publish', '--dataset', 'kip_mnist', '--config',
+                     'published_kip_convnet_ipc1', '--data-dir', str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ['tfkip publish: error: could not download https://storage.googleapis.com/'
+                   'kip-datasets/kip/kip.csv (ConnectionError: HTTPSConnectionPool: Max retries '
+                   'exceeded with url: https://storage.googleapis.com/kip-datasets/kip/kip.csv); '
+                   "without internet, give the authors' file of published_kip_convnet_ipc1 "
+                   '(tfkip publish --artifact, or the manual dir)']
+
+
 def test_a_published_config_without_a_file_needs_no_artifact_but_a_tfkip_one_does(tmp_path,
                                                                                 capsys):
     assert cli.main(['publish', '--dataset', 'kip_mnist', '--config', 'convnet_ipc1',

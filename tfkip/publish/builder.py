@@ -207,12 +207,12 @@ class KipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         elif published.method == 'rfad':
             url = published_sets.RFAD_URL.format(dataset=published.dataset,
                                                  ipc=published.images_per_class)
-            path, provenance = dl_manager.download(url), {'url': url}
+            path, provenance = _download(dl_manager, url, published), {'url': url}
         else:
             index_url = published_sets.INDEX_URLS[published.method]
-            row = published_sets.best_row(dl_manager.download(index_url).read_text(),
-                                          published, index_url)
-            path = dl_manager.download(row['URL'])
+            row = published_sets.best_row(
+                _download(dl_manager, index_url, published).read_text(), published, index_url)
+            path = _download(dl_manager, row['URL'], published)
             provenance = {'url': row['URL'], 'index': index_url, 'checkpoint': row.get('ckpt'),
                           'index_test_acc': float(row['test_acc'])}
         return published_sets.read_set(path.read_bytes(), published, path.name), provenance
@@ -230,6 +230,17 @@ class KipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
                 zip(distilled.images, distilled.labels, distilled.class_ids)):
             yield i, {'image': image, 'soft_label': soft_label, 'label': int(label)}
 
+
+
+def _download(dl_manager, url, published):
+    """dl_manager.download(url), a failure a one-line TfkipError that says how to do without."""
+    try:
+        return dl_manager.download(url)
+    except (OSError, tfds.download.DownloadError) as e:
+        raise TfkipError(f'could not download {url} ({type(e).__name__}: '
+                         f'{str(e).splitlines()[0][:200]}); without internet, give the '
+                         f"authors' file of {published.name} (tfkip publish --artifact, or "
+                         "the manual dir)") from None
 
 
 def _manual_files(dl_manager, published):

@@ -7,6 +7,7 @@ installed: TFDS reads prepared datasets from their files alone.
 import contextlib
 import importlib
 import io
+import logging
 import os
 import tempfile
 
@@ -128,6 +129,8 @@ def publish(artifact, dataset, config_name=None, data_dir=None):
         # downloads nothing and takes a moment: noise here. Published sets keep their
         # downloads between builds; tfkip's are rebuilt from the artifact every time.
         tfds.disable_progress_bar()
+        # Each retry of a failed download is a urllib3 warning; the failure is one error.
+        logging.getLogger('urllib3').setLevel(logging.ERROR)
         try:
             with contextlib.redirect_stdout(io.StringIO()):
                 builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
