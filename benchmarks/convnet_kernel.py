@@ -7,7 +7,8 @@ per second for the matrix and for its gradient with respect to the second set of
 a KIP step needs), the ratio, peak memory, and the largest difference between the two on the
 pairs both computed. Each (implementation, kernel) runs in its own process so that peak
 memory (resident set on CPU, device peak on an accelerator) is its own. Writes
-`results/convnet_kernel_<platform>.{json,md}`.
+`results/convnet_kernel_<device>.{json,md}` (`cpu`, or the accelerator's kind, e.g.
+`nvidia_h200`).
 
     python benchmarks/convnet_kernel.py            # CPU-sized problem
     python benchmarks/convnet_kernel.py --fast-images 256 --nt-images 32   # on a GPU
@@ -21,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from _machine import cpu_name
+from _machine import cpu_name, device_tag
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 IMPLEMENTATIONS = ('neural_tangents', 'fast')
@@ -68,7 +69,8 @@ def worker(implementation, kernel, images, repeats):
         'grad_s': grad_s, 'grad_entries_per_s': half ** 2 / grad_s,
         'peak_bytes': int(peak), 'peak_kind': 'device' if stats else 'resident set',
         'block': np.asarray(value(x1[:4], x2[:4]), np.float64).tolist(),
-        'device': str(device), 'platform': device.platform, 'jax': jax.__version__}))
+        'device': str(device), 'platform': device.platform, 'tag': device_tag(device),
+        'jax': jax.__version__}))
 
 
 def main(argv=None):
@@ -108,13 +110,12 @@ def main(argv=None):
             'speedup': fast['entries_per_s'] / nt['entries_per_s'],
             'grad_speedup': fast['grad_entries_per_s'] / nt['grad_entries_per_s'],
             'max_relative_difference': float(np.abs(got - ref).max() / np.abs(ref).max())})
-    platform_name = runs['fast', 'ntk']['platform']
     result = {'machine': _machine(runs['fast', 'ntk']), 'date': time.strftime('%Y-%m-%d'),
               'problem': 'depth-3 ConvNet (Flatten readout), 32x32x3 inputs, float32',
               'rows': rows}
     from tfkip._io import write_text
     os.makedirs(args.results, exist_ok=True)
-    stem = os.path.join(args.results, f'convnet_kernel_{platform_name}')
+    stem = os.path.join(args.results, f'convnet_kernel_{runs["fast", "ntk"]["tag"]}')
     write_text(stem + '.json', json.dumps(result, indent=2) + '\n')
     write_text(stem + '.md', markdown(result))
     print(markdown(result))

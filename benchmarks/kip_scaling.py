@@ -10,7 +10,7 @@ them instead (powers of two up to their count).
 
     python benchmarks/kip_scaling.py
 
-Writes results/kip_scaling_<platform>.{json,md}. Medians of --repeats timings of 20 (FC) or
+Writes results/kip_scaling_<device>.{json,md} (`cpu`, or the accelerator's kind). Medians of --repeats timings of 20 (FC) or
 3 (ConvNet) steps each, after a compiled warm-up step.
 """
 import argparse
@@ -32,6 +32,7 @@ from tfkip.distill import distributed, step_kernels  # noqa: E402
 from tfkip.kernels.kernel import KernelConfig, make_kernel_fn  # noqa: E402
 
 from _timing import step_rate, write_results  # noqa: E402
+from _machine import device_tag  # noqa: E402
 from kip_mnist import machine  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -108,7 +109,8 @@ def main(argv=None):
             row['steps_per_s'][str(n)], row['timings'][str(n)] = median, timings
             print(f'{name}: {n} device(s): {median:.2f} steps/s', flush=True)
         result['rows'][name] = row
-    write_results(os.path.join(args.results, f'kip_scaling_{platform}'), result, markdown(result))
+    write_results(os.path.join(args.results, f'kip_scaling_{device_tag(devices[0])}'), result,
+                  markdown(result))
     return 0
 
 

@@ -9,7 +9,7 @@ The same step (images and labels learned, Adam) on CIFAR-10-sized images (32x32x
 
     python benchmarks/rfad_step_time.py
 
-Writes results/rfad_step_time_<platform>.{json,md}: medians of --repeats timed steps after
+Writes results/rfad_step_time_<device>.{json,md} (`cpu`, or the accelerator's kind): medians of --repeats timed steps after
 a compiled warm-up step, and the speedup of each RFAD setting over exact KIP, all from one run.
 """
 import argparse
@@ -27,6 +27,7 @@ from tfkip.kernels.kernel import KernelConfig, make_kernel_fn  # noqa: E402
 from tfkip.kernels.random_features import (DEFAULT_NUM_MODELS, DEFAULT_WIDTH,  # noqa: E402
                                            make_feature_fn)
 
+from _machine import device_tag  # noqa: E402
 from _timing import step_rate, write_results  # noqa: E402
 from benchmarks_table import RFAD_MODELS, RFAD_WIDTH  # noqa: E402
 from kip_mnist import machine  # noqa: E402
@@ -107,7 +108,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     result = {'machine': machine(), 'repeats': args.repeats,
               'rows': [measure(s, t, args.repeats) for s, t in SIZES]}
-    write_results(os.path.join(args.results, f'rfad_step_time_{jax.devices()[0].platform}'), result, markdown(result))
+    write_results(os.path.join(args.results, f'rfad_step_time_{device_tag(jax.devices()[0])}'),
+                  result, markdown(result))
     return 0
 
 

@@ -1,6 +1,8 @@
 """The neural-tangents shim: it imports, its kernels are right, and it is the only door."""
 import ast
 import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -68,3 +70,18 @@ def test_recreated_jax_util_keeps_its_contract():
     assert util.safe_zip('ab', [1, 2]) == [('a', 1), ('b', 2)]
     with pytest.raises(ValueError, match='length mismatch'):
         util.safe_zip([1], [1, 2])
+
+
+def test_imports_and_computes_without_tensorflow():
+    """The accelerator image has no TensorFlow: NT's analytic kernels must still import."""
+    code = '''
+import sys
+sys.modules['tensorflow'] = sys.modules['tf2jax'] = None  # as if not installed
+from tfkip._nt_compat import stax
+import jax.numpy as jnp
+_, _, kernel_fn = stax.serial(stax.Dense(8), stax.Relu(), stax.Dense(1))
+print(float(kernel_fn(jnp.ones((1, 3)), jnp.ones((1, 3)), 'nngp')[0, 0]))
+'''
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert float(out.stdout.strip().splitlines()[-1]) > 0

@@ -9,6 +9,10 @@ private `jax._src.core` only where no public home exists; `jax.util`'s two helpe
 are re-made here). Only names that are missing are added, so on a JAX that still has
 them nothing changes.
 
+On a machine without TensorFlow (the accelerator image: neural-tangents 0.6.5 declares
+TensorFlow and tf2jax but only its `experimental` TensorFlow-model kernels use them, at
+import time) `neural_tangents.experimental` is an empty stand-in, so the rest imports.
+
 What works behind this shim: the analytic (infinite-width) kernels of `stax`, which
 is all tfkip uses. What does not: NT's empirical and Monte-Carlo kernels, which
 trace through `jax.linearize` internals whose signatures changed; tfkip never
@@ -18,6 +22,7 @@ calls them (tests compare against finite networks with their own code instead).
 module of the project imports neural_tangents directly.
 """
 import importlib
+import importlib.util
 import sys
 import types
 
@@ -62,6 +67,9 @@ def _install():
         util.safe_map = lambda f, *args: list(map(f, *_same_length(args)))
         util.safe_zip = lambda *args: list(zip(*_same_length(args)))
         sys.modules['jax.util'] = jax.util = util
+    if not all(importlib.util.find_spec(name) for name in ('tensorflow', 'tf2jax')):
+        sys.modules.setdefault('neural_tangents.experimental', types.ModuleType(
+            'neural_tangents.experimental', 'Stand-in: TensorFlow is not installed.'))
     if not hasattr(ad, 'zeros_like_p'):
         # NT registers rules keyed by this primitive; JAX no longer emits it, so a
         # fresh primitive of the same name is a key that simply never matches.
