@@ -102,3 +102,54 @@ def test_block_size_comes_from_the_memory_budget():
     large = convnet_fast.Plan.make((32, 32), 3)
     assert convnet_fast.pairs_per_block(small, 4) > convnet_fast.pairs_per_block(large, 4) >= 1
     assert convnet_fast.pairs_per_block(large, 8) <= convnet_fast.pairs_per_block(large, 4)
+
+
+def _vjps_agree(fast, reference, x, seed=1):
+    """fast and reference give the same values and the same vector-Jacobian products."""
+    y, vjp = jax.vjp(fast, *x)
+    y_ref, vjp_ref = jax.vjp(reference, *x)
+    g = jnp.asarray(np.random.default_rng(seed).normal(size=y.shape))
+    np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
+    for got, want in zip(vjp(g), vjp_ref(g)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('image_hw,depth,readout', [((16, 12), 3, 'flatten'), ((9, 7), 2, 'gap'),
+                                                     ((9, 10), 2, 'flatten')])
+def test_hand_written_adjoints_equal_autodiff(image_hw, depth, readout):
+    """The pool, shift and pair-product adjoints (written for speed) against autodiff's
+    transposes of the plain formulas, in float64."""
+    with jax.enable_x64(True):
+        rng = np.random.default_rng(0)
+        plan = convnet_fast.Plan.make(image_hw, depth, readout=readout)
+        for k in range(depth):
+            r_in, r_out, size_out = plan.radii[k], plan.radii[k + 1], plan.sizes[k + 1]
+            band = jnp.asarray(rng.normal(size=(2, 2 * r_in[0] + 1, 2 * r_in[1] + 1)
+                                          + plan.sizes[k]))
+
+            def pooled(a):  # the 16 strided slices, differentiated by JAX
+                total = 0.
+                for ah, bh, aw, bw in np.ndindex(2, 2, 2, 2):
+                    dh, dw = (r_in[i] + b - a - 2 * r_out[i]
+                              for i, (a, b) in enumerate(((ah, bh), (aw, bw))))
+                    total = total + a[..., dh:dh + 4 * r_out[0] + 1:2,
+                                      dw:dw + 4 * r_out[1] + 1:2, ah:ah + 2 * size_out[0]:2,
+                                      aw:aw + 2 * size_out[1]:2]
+                return total / 16 * convnet_fast._mask(r_out, size_out)
+            _vjps_agree(lambda a: convnet_fast._pool_band(a, r_in, r_out, size_out), pooled,
+                        (band,))
+        images = jnp.asarray(rng.normal(size=(3,) + image_hw + (2,)))
+        radii = plan.radii[0]
+
+        def shifted(v):  # entry [n, dh, dw, h, w] = v[n, h + dh - rh, w + dw - rw], 0 outside
+            padded = jnp.pad(v, [(0, 0), (radii[0],) * 2, (radii[1],) * 2, (0, 0)])
+            return jnp.stack([jnp.stack([padded[:, dh:dh + image_hw[0], dw:dw + image_hw[1]]
+                                         for dw in range(2 * radii[1] + 1)], 1)
+                              for dh in range(2 * radii[0] + 1)], 1)
+        _vjps_agree(lambda v: convnet_fast._shift(v, radii), shifted, (images,))
+        x2 = convnet_fast._shift(images[:2], radii)
+        _vjps_agree(lambda a, b: convnet_fast._input(a[:, None, None, None], b[None]),
+                    lambda a, b: (a[:, None, None, None] * b[None]).mean(-1), (images, x2))
+        _vjps_agree(lambda a, b: convnet_fast._product(a[:, None, None, None], b[None]),
+                    lambda a, b: a[:, None, None, None] * b[None], (images[..., 0], x2[..., 0]))

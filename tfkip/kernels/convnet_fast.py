@@ -35,9 +35,14 @@ the same layers on the pairs (x, x) first, which costs N1 + N2 pairs against N1 
 
 Everything is differentiable with JAX (the ReLU map has a hand-written derivative that
 stays finite for identical images), and `kernel.make_kernel_fn` processes pairs in
-blocks whose size is chosen from the memory budget (`pairs_per_block`).
+blocks whose size is chosen from the memory budget (`pairs_per_block`). Three linear
+steps have hand-written adjoints, exact and tested against autodiff's: the pool (a repeat,
+a shift and an interleave instead of 16 strided scatters), the shift (the skew run
+backwards) and the products of the pair axes (the sums over the pair axes added slice by
+slice): autodiff's versions of these made the gradient ~9x the forward pass on XLA:CPU.
 """
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -126,6 +131,7 @@ def _mask(radii, size):
     return mh[:, None, :, None] * mw[None, :, None, :]
 
 
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2))
 def _windows(v, radius, axis):
     """All shifts of v along `axis`: a new axis before it, entry [d, p] = v[p + d - radius].
 
@@ -145,6 +151,28 @@ def _windows(v, radius, axis):
     v = jnp.pad(v, pads)
     v = v.reshape(v.shape[:axis] + (count, padded + 1) + v.shape[axis + 1:])
     return jax.lax.slice_in_dim(v, 0, length, axis=axis + 1)
+
+
+def _windows_fwd(v, radius, axis):
+    return _windows(v, radius, axis), None
+
+
+def _windows_bwd(radius, axis, _, g):
+    # The same skew run backwards: row d of the cotangent lands d entries further on in a
+    # flat tile, and the rows are added slice by slice (autodiff's transpose reduces over
+    # the row axis instead, ~5x the forward pass on XLA:CPU).
+    count = 2 * radius + 1
+    g = jnp.moveaxis(g, (axis, axis + 1), (-2, -1))  # [..., count, L]
+    length = g.shape[-1]
+    padded = length + 2 * radius
+    g = jnp.pad(g, [(0, 0)] * (g.ndim - 1) + [(0, padded + 1 - length)])
+    g = g.reshape(g.shape[:-2] + (count * (padded + 1),))[..., :count * padded]
+    g = g.reshape(g.shape[:-1] + (count, padded))
+    total = sum(g[..., d, :] for d in range(count))  # [..., L + 2r]
+    return (jnp.moveaxis(total[..., radius:radius + length], -1, axis),)
+
+
+_windows.defvjp(_windows_fwd, _windows_bwd)
 
 
 def _shift(v, radii):
@@ -182,22 +210,65 @@ def _relu(s, t, q):
 def _pool(s, t, radii_in, radii_out, size_out):
     """2x2 average pool, stride 2, VALID: bands at radii_in -> bands at radii_out."""
     def pool(a):
-        total = 0.
-        for ah, bh, aw, bw in np.ndindex(2, 2, 2, 2):
-            dh = radii_in[0] + bh - ah - 2 * radii_out[0]
-            dw = radii_in[1] + bw - aw - 2 * radii_out[1]
-            total = total + a[..., dh:dh + 4 * radii_out[0] + 1:2,
-                                dw:dw + 4 * radii_out[1] + 1:2,
-                                ah:ah + 2 * size_out[0]:2, aw:aw + 2 * size_out[1]:2]
-        return total / 16 * _mask(radii_out, size_out)
+        return _pool_band(a, radii_in, radii_out, size_out)
     return pool(s), None if t is None else pool(t)
 
 
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2, 3))
+def _pool_band(a, radii_in, radii_out, size_out):
+    """One band's 2x2 pool: a: [..., Dh_in, Dw_in, H, W] -> [..., Dh_out, Dw_out, H/2, W/2].
+
+    Per axis, output offset e at position q averages input offsets c + 2e + b - a at
+    positions 2q + a (a, b in {0, 1}, c = r_in - 2 r_out): 16 strided slices."""
+    total = 0.
+    for ah, bh, aw, bw in np.ndindex(2, 2, 2, 2):
+        dh = radii_in[0] + bh - ah - 2 * radii_out[0]
+        dw = radii_in[1] + bw - aw - 2 * radii_out[1]
+        total = total + a[..., dh:dh + 4 * radii_out[0] + 1:2, dw:dw + 4 * radii_out[1] + 1:2,
+                          ah:ah + 2 * size_out[0]:2, aw:aw + 2 * size_out[1]:2]
+    return total / 16 * _mask(radii_out, size_out)
+
+
+def _pool_band_fwd(a, radii_in, radii_out, size_out):
+    return _pool_band(a, radii_in, radii_out, size_out), a.shape[-2:]
+
+
+def _pool_band_bwd(radii_in, radii_out, size_out, size_in, g):
+    # The transpose of 16 strided slices is 16 full-size scatters (10x the forward pass on
+    # XLA:CPU). Each input entry receives exactly one output entry per axis (b is fixed by
+    # the parity of its offset), so the adjoint is a repeat, a shift and an interleave.
+    g = g * _mask(radii_out, size_out) / 16
+    for axis in (0, 1):
+        g = _unpool_axis(g, axis, radii_in[axis] - 2 * radii_out[axis],
+                         2 * radii_in[axis] + 1, size_in[axis])
+    return (g,)
+
+
+_pool_band.defvjp(_pool_band_fwd, _pool_band_bwd)
+
+
+def _unpool_axis(g, axis, c, d_in, l_in):
+    """The adjoint of one axis of `_pool_band` (without the 1/4): axis 0 for (Dh, H),
+    1 for (Dw, W) of g: [..., Dh, Dw, H, W]. Input offset c - a + 2e + b at position
+    2q + a gets output (e, q) for both b."""
+    d_axis, p_axis = g.ndim - 4 + axis, g.ndim - 2 + axis
+    g = jnp.moveaxis(g, (d_axis, p_axis), (-2, -1))  # [..., D_out, L_out]
+    up = jnp.repeat(g, 2, axis=-2)  # offset 2e + b
+    lead = [(0, 0)] * (g.ndim - 2)
+    parts = [jnp.pad(up, lead + [(c - a, d_in - c + a - up.shape[-2]), (0, 0)])
+             for a in (0, 1)]
+    out = jnp.stack(parts, axis=-1).reshape(up.shape[:-2] + (d_in, 2 * g.shape[-1]))
+    out = jnp.pad(out, lead + [(0, 0), (0, l_in - out.shape[-1])])
+    return jnp.moveaxis(out, (-2, -1), (d_axis, p_axis))
+
+
+@jax.custom_vjp
 def _input(x1, x2_shifted):
     """The input covariance band <x1[p], x2[p + d]> / C.
 
     Args:
-      x1: [..., 1, 1, H, W, C]; x2_shifted: [..., Dh, Dw, H, W, C] from `_shift`.
+      x1: [..., 1, 1, H, W, C]; x2_shifted: [..., Dh, Dw, H, W, C] from `_shift` (the
+        leading axes broadcast against each other).
 
     Returns:
       [..., Dh, Dw, H, W].
@@ -206,6 +277,79 @@ def _input(x1, x2_shifted):
     # gradient of the same broadcast multiply-and-mean (`(x1 * x2).mean(-1)`).
     channels = x1.shape[-1]
     return sum(x1[..., c] * x2_shifted[..., c] for c in range(channels)) / channels
+
+
+def _input_fwd(x1, x2_shifted):
+    return _input(x1, x2_shifted), (x1, x2_shifted)
+
+
+def _input_bwd(residuals, g):
+    # Autodiff's cotangents are built channel-minor, entry by entry (~90x the forward pass
+    # on XLA:CPU); per channel, reduced to each input's shape, then stacked once is ~10x
+    # less.
+    x1, x2_shifted = residuals
+    channels = x1.shape[-1]
+
+    def cotangent(other, shape):
+        return jnp.stack([_unbroadcast(g * other[..., c], shape[:-1])
+                          for c in range(channels)], axis=-1) / channels
+    return (_like(cotangent(x2_shifted, x1.shape), x1),
+            _like(cotangent(x1, x2_shifted.shape), x2_shifted))
+
+
+_input.defvjp(_input_fwd, _input_bwd)
+
+
+@jax.custom_vjp
+def _product(a, b):
+    """a * b, broadcast; its cotangents are summed back to a's and b's shapes by
+    `_unbroadcast` (autodiff's sum over the pair axis is the slow reduction it avoids)."""
+    return a * b
+
+
+def _product_fwd(a, b):
+    return a * b, (a, b)
+
+
+def _product_bwd(residuals, g):
+    a, b = residuals
+    return _like(_unbroadcast(g * b, a.shape), a), _like(_unbroadcast(g * a, b.shape), b)
+
+
+_product.defvjp(_product_fwd, _product_bwd)
+
+
+def _like(cotangent, primal):
+    """`cotangent` summed over the `shard_map` axes it varies along and `primal` does not
+    (e.g. the support's, replicated, when the targets are split): what autodiff's transpose
+    of the implicit broadcast does for a binary op's hand-written adjoint."""
+    extra = tuple(sorted(_varying_axes(cotangent) - _varying_axes(primal)))
+    return jax.lax.psum(cotangent, extra) if extra else cotangent
+
+
+def _varying_axes(x):
+    """The mesh axes a value varies along inside `shard_map` (none outside it)."""
+    aval = jax.typeof(x)
+    mat = getattr(aval, 'manual_axis_type', None)  # JAX 0.10; `vma` in others
+    return frozenset(getattr(mat, 'varying', None) or getattr(aval, 'vma', None) or ())
+
+
+def _unbroadcast(a, shape):
+    """Sums `a` over the axes that broadcasting stretched from `shape`.
+
+    The image-pair axes lead (a is [N1, N2, ...]); XLA:CPU reduces over a leading axis
+    ~50x slower than it adds the same slices, so small leading axes are added slice by
+    slice (block sizes there are a handful of images; accelerators take larger blocks)."""
+    lead = a.ndim - len(shape)
+    axes = [i for i in range(a.ndim) if i < lead or (shape[i - lead] == 1 and a.shape[i] != 1)]
+    for axis in reversed(axes):
+        n = a.shape[axis]
+        a = (sum(jax.lax.index_in_dim(a, i, axis, keepdims=False) for i in range(n))
+             if n <= _UNROLLED_SUM else a.sum(axis))
+    return a.reshape(shape)
+
+
+_UNROLLED_SUM = 16
 
 
 def _propagate(s, plan, w_var, b_var, variances=None, ntk=False):
@@ -232,10 +376,10 @@ def _propagate(s, plan, w_var, b_var, variances=None, ntk=False):
             v = s[..., radii[0], radii[1], :, :]
             v_shifted = _shift(v, radii)
             seen.append((v, v_shifted))
-            q = v[:, None, None] * v_shifted
+            q = _product(v[:, None, None], v_shifted)
         else:
             v1, v2_shifted = variances[i]
-            q = v1[:, None, None, None] * v2_shifted[None]
+            q = _product(v1[:, None, None, None], v2_shifted[None])
         s, t = _relu(s, t, q)
         if pool:
             s, t = _pool(s, t, radii, plan.radii[k + 1], plan.sizes[k + 1])
