@@ -209,9 +209,8 @@ def _relu(s, t, q):
 
 def _pool(s, t, radii_in, radii_out, size_out):
     """2x2 average pool, stride 2, VALID: bands at radii_in -> bands at radii_out."""
-    def pool(a):
-        return _pool_band(a, radii_in, radii_out, size_out)
-    return pool(s), None if t is None else pool(t)
+    return (_pool_band(s, radii_in, radii_out, size_out),
+            None if t is None else _pool_band(t, radii_in, radii_out, size_out))
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2, 3))

@@ -161,8 +161,7 @@ def evaluate_artifact(path, source, *, eval_split='test', train_split='train',
             config = (preprocess.PreprocessConfig(**prep['config']) if prep is not None
                       else preprocess_config)
             stats = preprocess.fit(config, sources.load_split(opened, train_split))
-    return _krr(artifact.images, artifact.labels, stats, opened, eval_split, kernel, reg,
-                hparams, path)
+    return _krr(artifact, stats, opened, eval_split, kernel, reg, hparams)
 
 
 def evaluate_published(name, data_dir, source, *, eval_split='test', tfds_data_dir=None,
@@ -175,38 +174,38 @@ def evaluate_published(name, data_dir, source, *, eval_split='test', tfds_data_d
       as `evaluate_artifact`.
     """
     from tfkip import sources
+    from tfkip.formats.distilled_set import DistilledSet
     images, labels, stats, made_with = load_published(name, data_dir)
+    if stats is None:
+        raise TfkipError(f'{name} has no preprocessing statistics')
     opened = sources.open_source(source, tfds_data_dir=tfds_data_dir)
-    if isinstance(opened, sources.Prepared) or stats is None:
+    if isinstance(opened, sources.Prepared):
         raise TfkipError(f'{name} is evaluated on raw images mapped by its own preprocessing: '
-                         f'give the real dataset as it is (e.g. tfds:cifar10), not {source}'
-                         if stats is not None else f'{name} has no preprocessing statistics')
-    return _krr(images, labels, stats, opened, eval_split, {**made_with, **(kernel or {})},
-                reg, None, name)
+                         f'give the real dataset as it is (e.g. tfds:cifar10), not {source}')
+    return _krr(DistilledSet(images, labels, {'path': name}), stats, opened, eval_split,
+                {**made_with, **(kernel or {})}, reg, None)
 
 
-def _krr(images, labels, stats, opened, eval_split, kernel, reg, hparams, where):
-    """KRR of (images, labels) on `eval_split` of the opened source, preprocessed by `stats`
+def _krr(distilled, stats, opened, eval_split, kernel, reg, hparams):
+    """KRR of a DistilledSet on `eval_split` of the opened source, preprocessed by `stats`
     (None: it is already); `kernel` a KernelConfig or its fields, `reg` None: the default."""
     from tfkip import preprocess, sources
     from tfkip.distill.config import DistillConfig
     from tfkip.distill.krr import evaluate
-    from tfkip.formats.distilled_set import DistilledSet
     from tfkip.kernels.kernel import KernelConfig, make_kernel_fn
     if isinstance(kernel, dict):
         if 'architecture' not in kernel:
-            raise TfkipError(f'{where} records no kernel: give the --architecture (and '
+            raise TfkipError(f'{distilled.metadata["path"]} records no kernel: give the --architecture (and '
                              '--depth, --kernel, ...) it was distilled with')
         kernel = KernelConfig(**kernel)
     reg = DistillConfig.__dataclass_fields__['reg'].default if reg is None else reg
     test = sources.load_split(opened, eval_split)
     if stats is not None:
         test = preprocess.transform(stats, test)
-    distilled = DistilledSet(images, labels, {'path': where})
     distilled.check_matches(test.image_shape, test.num_classes, test.source)
     metrics = evaluate(make_kernel_fn(kernel, test.num_classes),
                        kernel.initial_hparams() if hparams is None else hparams,
-                       images, labels, test.images, test.labels, reg=reg)
+                       distilled.images, distilled.labels, test.images, test.labels, reg=reg)
     return {**metrics, 'kernel': dataclasses.asdict(kernel), 'reg': reg}
 
 
