@@ -1,8 +1,9 @@
-"""Benchmark: do distilled sets train networks better than random real images? (issue 19)
+"""Benchmark: do distilled sets train networks better than random real images? (issues 19, 24)
 
-For each row (dataset, images per class): distil the training set with tfkip's transfer
-preset (RFAD on the depth-3 ConvNet family, fixed labels, DSA augmentation in the loss; the
-settings in ROWS), then train the `standard` protocol's Keras ConvNet on the distilled set and
+For each row (method, dataset, images per class): distil the training set with the method's
+settings (PRESETS and STEPS: RFAD is tfkip's transfer preset, on the depth-3 ConvNet family,
+fixed labels; FRePo and DM on the `standard` protocol's ConvNet; DSA augmentation for all),
+then train the `standard` protocol's Keras ConvNet on the distilled set and
 on a random class-balanced real subset of the same size (the images distillation starts from),
 5 seeds each, and test every network on the full real test split. Rows go into
 `results/transfer.json` (merged with earlier rows by dataset, images per class, method and
@@ -12,6 +13,7 @@ protocol) and the table between the `transfer` markers of BENCHMARKS.md.
     tar xzf ../shared/datasets/mnist-png-imagefolder.tar.gz -C .data/mnist
     tar xzf ../shared/datasets/cifar10-jpeg-imagefolder.tar.gz -C .data/cifar10
     python benchmarks/transfer.py --rows mnist:1 cifar10:1 mnist:10 cifar10:10
+    python benchmarks/transfer.py --method frepo --rows cifar10:1
     python benchmarks/transfer.py          # only rewrite the table and plot from the JSON
 """
 import argparse
@@ -42,39 +44,45 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, 'results', 'transfer.json')
 BENCHMARKS_MD = os.path.join(HERE, '..', 'BENCHMARKS.md')
 KERNEL = KernelConfig('convnet', depth=3, kernel='nngp')
-# The transfer preset of `tfkip run` (tfkip.pipeline.RUN_DEFAULTS), sized per row to the
-# 60-minute CPU budget of issue 19.
-PRESET = DistillConfig(KERNEL, method='rfad', loss='platt',
-                       options=RFADOptions(rf_models=8, rf_width=64),
-                       learning_rate=0.01, lr_schedule='cosine', target_batch_size=500,
-                       learn_labels=False, eval_size=1000)
+# Per method, its settings; steps come from STEPS, sized per row to the 60-minute CPU budget
+# of issues 19 and 24. RFAD: the transfer preset of `tfkip run` (tfkip.pipeline.RUN_DEFAULTS).
+# FRePo: the paper's pool (10 networks reset every 100 updates, online Adam 3e-4), labels
+# learned, Adam in place of its LAMB. DM: labels fixed, as in the paper.
+PRESETS = {
+    'rfad': DistillConfig(KERNEL, method='rfad', loss='platt',
+                          options=RFADOptions(rf_models=8, rf_width=64), learning_rate=0.01,
+                          lr_schedule='cosine', target_batch_size=500, learn_labels=False,
+                          eval_size=1000),
+    'frepo': DistillConfig(KERNEL, method='frepo', learning_rate=0.001, lr_schedule='cosine',
+                           target_batch_size=500, learn_labels=True, eval_size=1000),
+    'dm': DistillConfig(KERNEL, method='dm', learning_rate=0.01, lr_schedule='cosine',
+                        target_batch_size=500, learn_labels=False, eval_size=1000),
+}
 DATASETS = {  # name: (folder under --data, preprocessing, dataset name for DSA)
     'mnist': ('mnist', preprocess.PreprocessConfig(zca=False), 'kip_mnist'),
     'cifar10': ('cifar10', preprocess.PreprocessConfig(zca=True, zca_reg=0.1), 'kip_cifar10'),
 }
-STEPS = {('mnist', 1): 400, ('cifar10', 1): 500, ('mnist', 10): 800, ('cifar10', 10): 400}
+STEPS = {('rfad', 'mnist', 1): 400, ('rfad', 'cifar10', 1): 500, ('rfad', 'mnist', 10): 800,
+         ('rfad', 'cifar10', 10): 400}
 # Published finite ConvNet-3 figures at these sizes (CIFAR-10: KIP -> NN, RFAD, FRePo, RCIG),
 # the yardstick for the rows; random subsets under the field's protocol are ~14-15 / 26-31%.
 PUBLISHED = {('cifar10', 1): 'KIP 49.9, RFAD 53.6, FRePo 46.8, RCIG 53.9',
              ('cifar10', 10): 'KIP 62.7, FRePo 65.5, RCIG 69.1'}
-# Rows not run yet, with the 2-core CPU time they need: the distillation from the earlier
-# RFAD rows of BENCHMARKS.md at these step counts, the evaluation from one `standard` network's
-# ~5 min on 100 32x32 (~4 min on 100 28x28) images, 10 networks a row.
-NEEDS = {('mnist', 10): '~45 min distillation + ~40 min evaluation',
-         ('cifar10', 10): '~35 min distillation + ~50 min evaluation'}
 TARGETS = {('mnist', 1): 0.93, ('mnist', 10): 0.975, ('cifar10', 1): 0.45, ('cifar10', 10): 0.60}
 
 
-def run_row(dataset, ipc, data_root, seeds, log, learn_labels=False):
+def run_row(method, dataset, ipc, data_root, seeds, log, learn_labels=None):
     folder, prep, kip_name = DATASETS[dataset]
     source = sources.open_source(os.path.join(data_root, folder))
     train, test = sources.load_split(source, 'train'), sources.load_split(source, 'test')
     stats = preprocess.fit(prep, train)
     train, test = preprocess.transform(stats, train), preprocess.transform(stats, test)
     ops = augment.for_dataset(kip_name)
-    config = dataclasses.replace(PRESET, images_per_class=ipc, steps=STEPS[dataset, ipc],
-                                 eval_every=STEPS[dataset, ipc] // 4, augmentation=ops,
-                                 learn_labels=learn_labels)
+    steps, preset = STEPS[method, dataset, ipc], PRESETS[method]
+    config = dataclasses.replace(preset, images_per_class=ipc, steps=steps,
+                                 eval_every=steps // 4, augmentation=ops,
+                                 learn_labels=(preset.learn_labels if learn_labels is None
+                                               else learn_labels))
     start = time.time()
     result = distill(config, train, eval_data=test, log=log)
     seconds = time.time() - start
@@ -88,7 +96,7 @@ def run_row(dataset, ipc, data_root, seeds, log, learn_labels=False):
                                 architecture='convnet', progress=progress('random'))
     return {
         'dataset': dataset, 'images_per_class': ipc, 'protocol': 'standard',
-        'method': 'rfad, learned labels' if learn_labels else 'rfad',
+        'method': method + (', learned labels' if learn_labels and method == 'rfad' else ''),
         'distilled_mean': distilled['mean'], 'distilled_std': distilled['std'],
         'distilled_accuracies': distilled['accuracies'],
         'random_mean': random['mean'], 'random_std': random['std'],
@@ -106,10 +114,12 @@ def run_row(dataset, ipc, data_root, seeds, log, learn_labels=False):
 
 SECTION = '''## Training networks on distilled sets: the field's protocol (issue 19)
 
-Written by `benchmarks/transfer.py`. Each row: a set distilled with `tfkip run`'s transfer
-preset (RFAD on random features of 8 depth-3 ConvNets of width 64, exact ConvNet NNGP for
-its KRR evaluation, labels fixed one-hot, DSA augmentation of the support images in the loss,
-no flips for MNIST; Adam 0.01 cosine, 500 targets a step), and a random class-balanced real
+Written by `benchmarks/transfer.py`. Each row: a set distilled with its method's settings
+(`PRESETS`: `rfad` is `tfkip run`'s transfer preset, RFAD on random features of 8 depth-3
+ConvNets of width 64, labels fixed one-hot, DSA augmentation of the support images in the
+loss, no flips for MNIST, Adam 0.01 cosine, 500 targets a step; `frepo` and `dm` use the
+`standard` protocol's ConvNet, 500 targets a step, the same DSA groups; every set's KRR
+is evaluated with the exact ConvNet NNGP), and a random class-balanced real
 subset of the same size (the images distillation starts from), each trained under the
 `standard` protocol (ConvNet-3 width 128, instance norm, SGD 0.01 momentum 0.9, weight
 decay 5e-4, lr x0.1 at half, 1000 epochs, batch 256, DSA) once per seed and tested on the
@@ -145,12 +155,12 @@ def markdown(rows):
             f'{_target(r)} | '
             f'{r["published"] or "-"} | {r["distill_seconds"] / 60:.1f} min | '
             f'{r["distill_steps"]} | {r["machine"]} |')
-    done = {(r['dataset'], r['images_per_class']) for r in rows if r['method'] == 'rfad'}
-    for dataset, ipc in sorted(set(STEPS) - done):
-        lines.append(f'| {dataset} | {ipc} | rfad | standard | not run: needs '
-                     f'{NEEDS.get((dataset, ipc), "?")} on the 2 cores | - | - | '
+    done = {(r['method'], r['dataset'], r['images_per_class']) for r in rows}
+    for method, dataset, ipc in sorted(set(STEPS) - done):
+        lines.append(f'| {dataset} | {ipc} | {method} | standard | not run yet | - | - | '
                      f'>= {100 * TARGETS[dataset, ipc]:.1f}% | '
-                     f'{PUBLISHED.get((dataset, ipc)) or "-"} | - | {STEPS[dataset, ipc]} | - |')
+                     f'{PUBLISHED.get((dataset, ipc)) or "-"} | - | '
+                     f'{STEPS[method, dataset, ipc]} | - |')
     return '\n'.join(lines) + '\n'
 
 
@@ -190,17 +200,19 @@ def main(argv=None):
                              'results/transfer.json)')
     parser.add_argument('--data', default='.data', help='folder holding mnist/ and cifar10/')
     parser.add_argument('--seeds', type=int, default=5, help='networks per set')
-    parser.add_argument('--learn-labels', action='store_true',
-                        help='learn the labels too (the preset keeps them fixed); the rows are '
-                             'kept apart from the preset\'s')
+    parser.add_argument('--method', choices=sorted(PRESETS), default='rfad',
+                        help='distillation method of the rows (default: %(default)s)')
+    parser.add_argument('--learn-labels', action='store_true', default=None,
+                        help='rfad: learn the labels too (the preset keeps them fixed); the '
+                             'rows are kept apart from the preset\'s')
     args = parser.parse_args(argv)
     rows = json.load(open(RESULTS)) if os.path.exists(RESULTS) else []
     for spec in args.rows:
         dataset, ipc = spec.split(':')
-        if (dataset, int(ipc)) not in STEPS:
-            parser.error(f'--rows: no settings for {spec}; choose from '
-                         + ', '.join(f'{d}:{i}' for d, i in STEPS))
-        row = run_row(dataset, int(ipc), args.data, range(args.seeds),
+        if (args.method, dataset, int(ipc)) not in STEPS:
+            parser.error(f'--rows: no {args.method} settings for {spec}; choose from '
+                         + ', '.join(f'{d}:{i}' for m, d, i in STEPS if m == args.method))
+        row = run_row(args.method, dataset, int(ipc), args.data, range(args.seeds),
                       lambda line: print(line, flush=True), args.learn_labels)
         rows = [r for r in rows if _key(r) != _key(row)] + [row]
         write_text(RESULTS, json.dumps(rows, indent=1) + '\n')

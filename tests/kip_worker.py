@@ -21,6 +21,11 @@ KERNELS = {
     'convnet': (dict(architecture='convnet', depth=1), {}),
     'rfad_convnet': (dict(architecture='convnet', depth=1, kernel='nngp'),
                      dict(method='rfad', loss='platt', options={'rf_models': 2, 'rf_width': 8})),
+    'frepo': (dict(architecture='convnet', depth=1),
+              dict(method='frepo', options={'frepo_models': 2, 'frepo_reset': 3,
+                                            'frepo_width': 8, 'frepo_depth': 1})),
+    'dm': (dict(architecture='convnet', depth=1),
+           dict(method='dm', learn_labels=False, options={'dm_width': 8, 'dm_depth': 1})),
 }
 
 

@@ -53,7 +53,8 @@ def _assert_same_run(a, b):
 @pytest.mark.slow
 def test_one_and_eight_devices_agree_for_every_kernel_backend(tmp_path):
     out = _worker(tmp_path, '--devices', '8', '--mesh', '1', '8',
-                  '--kernels', 'fc', 'fc_neural_tangents', 'convnet', 'rfad_convnet')
+                  '--kernels', 'fc', 'fc_neural_tangents', 'convnet', 'rfad_convnet',
+                  'frepo', 'dm')
     results = json.loads(out.read_text())
     for name, runs in results.items():
         assert runs['1']['losses'][-1] < runs['1']['losses'][0], name

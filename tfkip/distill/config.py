@@ -21,8 +21,8 @@ class DistillConfig:
       kernel: the infinite-width kernel (RFAD: the NNGP its random features approximate,
         and the kernel its result is evaluated with). The kernel evaluates every method's
         result.
-      method: a registered method (`tfkip.distill.methods`): 'kip', 'rfad', 'dd', 'ls',
-        'random', 'herding' or 'kcenter'.
+      method: a registered method (`tfkip.distill.methods`): 'kip', 'rfad', 'frepo', 'dm',
+        'dd', 'ls', 'random', 'herding' or 'kcenter'.
       options: the method's own options (its `Options` dataclass; None: their defaults).
       images_per_class: support images per class.
       steps: training steps (Adam updates) of the methods that learn.
@@ -34,9 +34,10 @@ class DistillConfig:
       reg: KRR ridge, relative to the mean eigenvalue tr(K_ss)/|S|.
       loss: kip, rfad: 'mse' (KIP's), or 'platt' (RFAD's cross-entropy of the KRR
         predictions with a learned temperature).
-      augmentation: kip, rfad: DSA groups (`tfkip.augment.OPS`: color crop cutout flip scale
-        rotate) applied to the support images inside the loss, one drawn per step; none
-        if empty (the flag alone).
+      augmentation: kip, rfad, dm: DSA groups (`tfkip.augment.OPS`: color crop cutout flip
+        scale rotate) applied to the support images inside the loss (dm: to the real
+        images too), one drawn per step; frepo: to the support images its networks train
+        on; none if empty (the flag alone).
       learn_labels: learn the support labels as well as the images.
       learn_hparams: kip, rfad: learn the kernel's W_std and b_std as well.
       final_label_solve: after the steps, replace the support labels by Label Solve's
@@ -96,6 +97,9 @@ class DistillConfig:
                              f'{SCHEDULES}')
         if self.loss not in LOSSES:
             raise TfkipError(f'unknown loss {self.loss!r}; choose one of {LOSSES}')
+        if self.loss not in method.losses:
+            raise TfkipError(f'loss {self.loss!r} does not apply to the {self.method} method '
+                             f'(it takes {" or ".join(map(repr, method.losses))})')
         check_integers(self, ('images_per_class', 'target_batch_size', 'log_every'), 1)
         check_integers(self, ('steps', 'eval_every', 'checkpoint_every', 'seed'), 0)
         if not self.learning_rate > 0:

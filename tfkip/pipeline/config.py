@@ -60,6 +60,8 @@ class RunConfig:
         values = {k: v for k, v in values.items() if v is not None}
         method = methods.get(values.get('method', RUN_DEFAULTS['method']))
         others = {k for k, (owner, _) in methods.option_fields().items() if owner is not method}
+        if RUN_DEFAULTS['loss'] not in method.losses:  # the preset's loss is RFAD's
+            others.add('loss')
         values = {**{k: v for k, v in RUN_DEFAULTS.items() if k not in others}, **values}
         for name in ('source', 'run_dir'):
             if name not in values:

@@ -6,7 +6,8 @@ configs read it from `REGISTRY` and know no method by name. A method declares:
 
 - `name`, `summary` (the command line's help), `title` (the TFDS configs' description; '{}'
   stands for the network), `publishes_as` (the method whose TFDS configs hold its sets),
-  `labels` (what its sets' labels are without learning: 'one-hot' or 'solved') and
+  `labels` (what its sets' labels are without learning: 'one-hot' or 'solved'), `losses`
+  (the `loss` values it takes; 'mse' also stands for a method's own loss) and
   `Options`, a frozen dataclass of its own options (field names unique across methods: they
   are the command line's and config files' option names);
 - `learns`: it runs the training loop (`pair`), with steps, target batches, checkpoints
@@ -41,6 +42,7 @@ class Method:
     learns = False
     augments = False
     labels = 'one-hot'  # the labels its sets get without learning: 'one-hot' or 'solved'
+    losses = ('mse',)
     diverged = 'the support kernel is too ill-conditioned for float32. Raise --reg (e.g. 10x) '\
                'or lower --learning-rate'
 

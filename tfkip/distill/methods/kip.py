@@ -10,6 +10,7 @@ class KIP(Method):
     title = 'KIP with the infinite-width {} kernel'
     learns = True
     augments = True
+    losses = ('mse', 'platt')
 
     def learned(self, config):
         return (('images',) + ('labels',) * config.learn_labels

@@ -1,0 +1,73 @@
+"""Distribution matching: the loss, its zero, and the loop."""
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from tfkip.distill.dm import class_means, dm_loss
+from tfkip.distill.krr import centered_one_hot
+from tfkip.distill.methods.dm import DMOptions
+from tfkip.distill.train import DistillConfig, distill
+from tfkip.errors import TfkipError
+from tfkip.kernels.kernel import KernelConfig
+
+DM = DistillConfig(KernelConfig('convnet', depth=1), method='dm', images_per_class=2, steps=8,
+                   learning_rate=0.05, target_batch_size=30, learn_labels=False,
+                   options=DMOptions(dm_width=8, dm_depth=1), eval_every=0,
+                   checkpoint_every=2, log_every=1)
+
+
+def run(config, train, **kwargs):
+    return distill(config, train, log=lambda _: None, progress=False, **kwargs)
+
+
+def test_the_loss_is_zero_when_the_set_is_the_real_class_means_under_a_linear_map(train_data):
+    w = jax.random.normal(jax.random.key(0), (64, 5))
+    embed = lambda x: x.reshape(len(x), -1) @ w
+    y = centered_one_hot(train_data.labels, 3)
+    means = np.stack([train_data.images[train_data.labels == c].mean(0) for c in range(3)])
+    support_labels = centered_one_hot(np.arange(3), 3)
+    weights = jnp.ones(len(y))
+    loss, metrics = dm_loss(means, support_labels, train_data.images, y, weights, embed)
+    assert float(loss) == pytest.approx(0., abs=1e-6)
+    # Moved off the means, the loss is the summed squared distance of the embedded means.
+    shifted = means + 0.1
+    loss, _ = dm_loss(shifted, support_labels, train_data.images, y, weights, embed)
+    expected = np.sum((embed(jnp.asarray(shifted)) - embed(jnp.asarray(means))) ** 2)
+    np.testing.assert_allclose(loss, expected, rtol=1e-4)
+    assert float(metrics['accuracy']) == 1.0  # well-separated classes, nearest mean
+
+
+def test_class_means_ignore_padding_and_absent_classes():
+    features = jnp.array([[1., 0.], [3., 0.], [0., 5.], [9., 9.]])
+    one_hot = jnp.array([[1., 0., 0.], [1., 0., 0.], [0., 1., 0.], [0., 1., 0.]])
+    means, counts = class_means(features, one_hot, jnp.array([1., 1., 1., 0.]))
+    np.testing.assert_allclose(means, [[2., 0.], [0., 5.], [0., 0.]])
+    np.testing.assert_allclose(counts, [2., 1., 0.])
+
+
+@pytest.mark.slow
+def test_dm_lowers_its_loss_keeps_one_hot_labels_and_resumes_exactly(train_data, test_data,
+                                                                     tmp_path):
+    config = dataclasses.replace(DM, augmentation=('color', 'crop'))
+    result = run(dataclasses.replace(config, steps=20), train_data, eval_data=test_data)
+    losses = [r['loss'] for r in result.metadata['losses']]
+    assert np.mean(losses[-5:]) < np.mean(losses[:5])
+    np.testing.assert_array_equal(result.labels,
+                                  centered_one_hot(np.repeat(np.arange(3), 2), 3))
+    assert result.metadata['metrics']['accuracy'] > 0.5
+    whole = run(config, train_data)
+    run(dataclasses.replace(config, steps=4), train_data, workdir=str(tmp_path))
+    resumed = run(config, train_data, workdir=str(tmp_path))
+    np.testing.assert_array_equal(resumed.images, whole.images)
+
+
+def test_dm_refuses_what_it_cannot_do():
+    with pytest.raises(TfkipError, match='--no-learn-labels'):
+        dataclasses.replace(DM, learn_labels=True)
+    with pytest.raises(TfkipError, match='--no-learn-labels'):
+        dataclasses.replace(DM, final_label_solve=True)
+    with pytest.raises(TfkipError, match='dm_width'):
+        DMOptions(dm_width=0)

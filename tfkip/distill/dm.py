@@ -1,0 +1,104 @@
+"""Distribution matching (DM; Zhao and Bilen, WACV 2023) as a pure `init` / `update` pair.
+
+Each step draws a fresh network (`tfkip.distill.convnet`, the `standard` protocol's ConvNet)
+and moves the support images so that, class by class, the mean of their features matches
+the mean of the real target batch's:
+
+    loss = sum_c || mean_{x in T_c} phi(A(x)) - mean_{s in S_c} phi(A(s)) ||^2
+
+with A the DSA augmentation (drawn per image, for real and synthetic images alike) when
+augmentation is on. No inner training loop: the cheapest learned method. The labels stay the
+support's one-hot classes. Every draw comes from (seed, step), so a resumed run takes the
+steps an uninterrupted one would.
+"""
+import functools
+
+import jax
+import jax.numpy as jnp
+from jax.sharding import PartitionSpec as P
+
+from tfkip.distill import convnet
+from tfkip.distill.kip import AUGMENT_STREAM, adam_pair, frozen
+
+_NETWORK_STREAM = 4  # folded into a step's key for its network
+
+
+def class_means(features, one_hot, weights=None, axis_name=None):
+    """Per-class means of features: [N, F], one_hot [N, C], weights [N] -> ([C, F], [C]
+    counts); inside `shard_map` over `axis_name`, of the whole batch."""
+    if weights is not None:
+        one_hot = one_hot * weights[:, None]
+    sums, counts = one_hot.T @ features, jnp.sum(one_hot, 0)
+    if axis_name is not None:
+        sums, counts = jax.lax.psum((sums, counts), axis_name)
+    return sums / jnp.maximum(counts, 1.)[:, None], counts
+
+
+def dm_loss(support_images, support_labels, target_images, target_labels, target_weights,
+            embed, axis_name=None):
+    """DM's loss of one step.
+
+    Args:
+      support_images: [S, H, W, C]; support_labels: [S, K] centered one-hot.
+      target_images: [T, H, W, C]; target_labels: [T, K] centered one-hot; target_weights:
+        [T] float32, 1 for a target, 0 for padding.
+      embed: `embed(images) -> [N, F]` features.
+      axis_name: as for `kip.kip_loss`.
+
+    Returns:
+      (loss [] float: the summed squared distance of the class means over the classes the
+       batch holds, {'accuracy': [] float: targets nearest their own class's support mean}).
+    """
+    num_classes = support_labels.shape[-1]
+    real = embed(target_images)
+    real_means, counts = class_means(real, target_labels + 1. / num_classes, target_weights,
+                                     axis_name)
+    support_means, _ = class_means(embed(support_images), support_labels + 1. / num_classes)
+    present = (counts > 0).astype(real.dtype)
+    loss = jnp.sum(present * jnp.sum((real_means - support_means) ** 2, -1))
+    distances = jnp.sum((real[:, None] - support_means[None]) ** 2, -1)  # [T, K]
+    correct = (jnp.argmin(distances, -1) == jnp.argmax(target_labels, -1)) * target_weights
+    sums = {'correct': jnp.sum(correct), 'count': jnp.sum(target_weights)}
+    if axis_name is not None:
+        sums = jax.lax.psum(sums, axis_name)
+    return loss, {'accuracy': sums['correct'] / sums['count']}
+
+
+def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0, mesh=None):
+    """Builds the DM init/update pair (the support images learned with Adam).
+
+    Args:
+      network: a `frepo.Network` (the ConvNet drawn afresh every step).
+      num_classes, image_shape: K and (H, W, C_in).
+      learning_rate: Adam step size (a float or an optax schedule).
+      augment: `augment(x, key) -> x` for real and support images, or None.
+      seed: seeds each step's network and augmentation.
+      mesh: a 1-D mesh to split the target batch over (as `kip.kip`), or None.
+
+    Returns:
+      A `KIP` pair over `KIPState`.
+    """
+    def objective(params, target_images, target_labels, target_weights, key, axis_name=None):
+        params = frozen(params, ('images',))
+        theta = network.init(jax.random.fold_in(key, _NETWORK_STREAM), image_shape, num_classes)
+        support = params['images']
+        if augment is not None:
+            augment_key = jax.random.fold_in(key, AUGMENT_STREAM)
+            support = augment(support, augment_key)
+            # Each device's targets draw their own augmentations.
+            shard = jax.lax.axis_index(axis_name) if axis_name is not None else 0
+            target_images = augment(target_images,
+                                    jax.random.fold_in(jax.random.fold_in(augment_key, 1), shard))
+        if target_weights is None:
+            target_weights = jnp.ones(target_images.shape[:1], jnp.float32)
+        embed = lambda x: convnet.features(theta, x, network.normalization)
+        return dm_loss(support, params['labels'], target_images, target_labels,
+                       target_weights, embed, axis_name)
+
+    loss_fn = objective
+    if mesh is not None:
+        axis, = mesh.axis_names
+        loss_fn = jax.shard_map(functools.partial(objective, axis_name=axis), mesh=mesh,
+                                in_specs=(P(), P(axis), P(axis), P(axis), P()), out_specs=P())
+    return adam_pair(loss_fn, learning_rate, ('images',),
+                     lambda step: jax.random.fold_in(jax.random.key(seed), step))
