@@ -8,6 +8,7 @@ baseline -> report) on the real data in ../shared/datasets.
     tar xzf ../shared/datasets/cifar10-jpeg-imagefolder.tar.gz -C .data/cifar10
     python benchmarks/benchmarks_table.py                      # every row, ~2.5 h on 2 cores
     python benchmarks/benchmarks_table.py --rows mnist:1 cifar10:1 rfad:mnist:10
+    python benchmarks/benchmarks_table.py --rows    # no row: only rewrite the table
     python benchmarks/rfad_step_time.py                        # RFAD's step-time table
 
 Writes BENCHMARKS.md (the repository root) and benchmarks/results/benchmarks_table.json.
@@ -179,15 +180,17 @@ def _duration(seconds):
 
 
 def convnet_step_note():
-    """The measured cost of one exact ConvNet KIP step on this CPU (issue 7's run)."""
-    path = os.path.join(HERE, 'results', 'kip_convnet_mnist.json')
+    """What exact ConvNet KIP reached on this CPU (`kip_convnet.py`'s runs, issue 23)."""
+    path = os.path.join(HERE, 'results', 'kip_convnet_cpu.json')
     if not os.path.exists(path):
-        return 'no ConvNet KIP run recorded on this machine'
+        return 'no ConvNet KIP run is recorded on this machine'
     with open(path) as f:
-        row = json.load(f)['rows'][0]
-    return (f'{row["wall_time_s"] / row["steps"]:.1f} s per step with {row["ipc"]} image(s) '
-            f'per class and {row["target_batch_size"]} targets '
-            '(`benchmarks/results/kip_convnet_mnist.md`)')
+        rows = json.load(f)
+    return ('reached ' + ', '.join(
+        f'{100 * r["accuracy"]:.1f}% on {r["dataset"]} ({r["steps"]} steps of '
+        f'{r["config"]["target_batch_size"]} targets, {r["seconds"] / 60:.0f} min on '
+        f'{len(r["machine"]["affinity"])} of the {r["machine"]["cores"]} cores)' for r in rows)
+        + ' at 1 image per class (`benchmarks/results/kip_convnet_cpu.md`)')
 
 
 def markdown(rows, info):
@@ -262,8 +265,8 @@ def markdown(rows, info):
         '## Rows not run on the 2-core CPU',
         '',
         '- **KIP with the ConvNet kernel** (the paper\'s headline rows, MNIST 97.3 / 99.1 / '
-        '99.4% and CIFAR-10 64.7 / 75.6 / 80.6% KRR, 49.9 / 62.7 / 68.6% transfer): one exact '
-        f'ConvNet KIP step costs {convnet_step_note()}, and the cost grows with support size '
+        '99.4% and CIFAR-10 64.7 / 75.6 / 80.6% KRR, 49.9 / 62.7 / 68.6% transfer): exact '
+        f'ConvNet KIP {convnet_step_note()}; a step\'s cost grows with support size '
         'times targets per step. The paper\'s runs took thousands of steps on batches of '
         'thousands of targets with 10 and 50 images per class, on many accelerators: far '
         'beyond this machine. They need a GPU or TPU (none was lent to the sessions that '
@@ -373,9 +376,9 @@ def rfad_step_time_lines():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--rows', nargs='+', metavar='[rfad:]DATASET:IPC',
+    parser.add_argument('--rows', nargs='*', metavar='[rfad:]DATASET:IPC',
                         help='rows to run, e.g. mnist:10 (KIP-FC) rfad:cifar10:1 (RFAD) '
-                             '(default: all)')
+                             '(default: all; the flag alone: none, only rewrite the table)')
     parser.add_argument('--runs-dir', default='runs/benchmarks_table',
                         help='where each row\'s run directory goes (default: %(default)s)')
     parser.add_argument('--output', default=os.path.join(ROOT, 'BENCHMARKS.md'),
@@ -385,7 +388,7 @@ def main(argv=None):
                         help='the rows as JSON (default: %(default)s)')
     args = parser.parse_args(argv)
     wanted = sorted(DISTILL, key=_order)
-    if args.rows:
+    if args.rows is not None:
         names = {row_name(*key): key for key in wanted}
         unknown = [r for r in args.rows if r not in names]
         if unknown:
@@ -397,6 +400,9 @@ def main(argv=None):
 
     info = machine()
     rows = []
+    if args.rows == [] and os.path.exists(args.results):  # only rewrite: the rows as recorded
+        with open(args.results) as f:
+            info = json.load(f)['machine']
     for method, dataset, ipc in wanted:
         print(f'== {METHODS[method]}, {NAMES[dataset]}, {ipc} image(s)/class', flush=True)
         rows.append(run_row(method, dataset, ipc, args.runs_dir))

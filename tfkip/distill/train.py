@@ -120,7 +120,7 @@ def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
 
     Returns:
       DistilledSet with metadata {'config', 'method', 'steps', 'hparams', 'history' (the
-      evaluations), 'losses' (every log_every steps), 'metrics', 'wall_time_s',
+      evaluations: step, loss, eval_accuracy, eval_mse, seconds since the run began), 'losses' (every log_every steps), 'metrics', 'wall_time_s',
       'class_names', 'metrics_before_label_solve', ...} and the method's own (e.g.
       'platt_temperature', 'dd_step_sizes', 'dd_fresh_network_accuracy').
     """
@@ -198,11 +198,14 @@ def _run_steps(config, train, params, eval_data, workdir, log, progress, run_eva
     per_class = config.target_batch_size // train.num_classes
     evaluating = eval_data is not None and config.eval_every
 
+    # Wall time of the run so far, across resumes: the curve against time, not just steps.
+    clock = time.time() - (history[-1].get('seconds', 0.0) if history else 0.0)
+
     def record(params, step, loss):
         """One held-out evaluation into `history`; returns its metrics."""
         result = run_eval(params, eval_images, eval_labels)
         history.append({'step': step, 'loss': loss, 'eval_accuracy': result['accuracy'],
-                        'eval_mse': result['mse']})
+                        'eval_mse': result['mse'], 'seconds': time.time() - clock})
         return result
 
     first = int(state.step)
