@@ -79,8 +79,8 @@ def test_augmentation_in_the_loss_changes_the_step_and_resumes_exactly(train_dat
     run(dataclasses.replace(augmented, steps=3), train_data, workdir=str(tmp_path))
     resumed = run(augmented, train_data, workdir=str(tmp_path))
     np.testing.assert_array_equal(resumed.images, straight.images)
-    with pytest.raises(TfkipError, match="augmentation applies to the kip and rfad methods, "
-                                         "not 'dd'"):
+    with pytest.raises(TfkipError, match="augmentation applies to the dm, frepo, kip and rfad "
+                                         "methods, not 'dd'"):
         dataclasses.replace(RFAD, method='dd', augmentation=('crop',))
 
 

@@ -80,8 +80,8 @@ class DistillConfig:
         object.__setattr__(self, 'augmentation', augment.check_ops(self.augmentation))
         if self.augmentation and not method.augments:
             augmenting = [m.name for m in methods.REGISTRY.values() if m.augments]
-            raise TfkipError(f'augmentation applies to the {" and ".join(augmenting)} methods, '
-                             f'not {self.method!r}')
+            raise TfkipError(f'augmentation applies to the {", ".join(augmenting[:-1])} and '
+                             f'{augmenting[-1]} methods, not {self.method!r}')
         if self.final_label_solve and not method.learns:
             raise TfkipError(f'final_label_solve applies to methods that learn, not '
                              f'{self.method!r}')
