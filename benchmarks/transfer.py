@@ -210,8 +210,10 @@ def main(argv=None):
     for spec in args.rows:
         dataset, ipc = spec.split(':')
         if (args.method, dataset, int(ipc)) not in STEPS:
-            parser.error(f'--rows: no {args.method} settings for {spec}; choose from '
-                         + ', '.join(f'{d}:{i}' for m, d, i in STEPS if m == args.method))
+            sized = [f'{d}:{i}' for m, d, i in STEPS if m == args.method]
+            parser.error(f'--rows: no {args.method} settings for {spec}; '
+                         + (f'choose from {", ".join(sized)}' if sized else
+                            f'no {args.method} row has its steps in STEPS yet'))
         row = run_row(args.method, dataset, int(ipc), args.data, range(args.seeds),
                       lambda line: print(line, flush=True), args.learn_labels)
         rows = [r for r in rows if _key(r) != _key(row)] + [row]
