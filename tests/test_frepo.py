@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from tfkip.distill import convnet
-from tfkip.distill.frepo import Network, frepo
+from tfkip.distill.convnet import Network
+from tfkip.distill.frepo import frepo
 from tfkip.distill.krr import centered_one_hot
 from tfkip.distill.methods.frepo import FRePoOptions
 from tfkip.distill.train import DistillConfig, distill

@@ -8,11 +8,26 @@ one group per channel) + ReLU + 2x2 average pooling, then flatten and a dense re
 Weights start as N(0, W_std^2 / fan_in), biases as N(0, b_std^2): the Keras model's `kernel`
 initialisation.
 """
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 
-NORMALIZATIONS = ('instance', 'none')
 _EPSILON = 1e-5  # Keras GroupNormalization's
+
+
+class Network(NamedTuple):
+    """One ConvNet of this family: `init`'s options and the normalization ('instance' or
+    'none')."""
+    width: int = 128
+    depth: int = 3
+    normalization: str = 'instance'
+    W_std: float = 2 ** 0.5
+    b_std: float = 0.1
+
+    def init(self, key, image_shape, num_classes):
+        return init(key, image_shape, num_classes, width=self.width, depth=self.depth,
+                    W_std=self.W_std, b_std=self.b_std)
 
 
 def init(key, image_shape, num_classes, *, width=128, depth=3, W_std=2 ** 0.5, b_std=0.1):

@@ -19,6 +19,7 @@ TPU pod slice, SLURM or Open MPI, `tfkip distill --distributed ...` on every hos
 JAX finds the three values itself. Process 0 writes checkpoints and artifacts; all
 processes read checkpoints from the same path (a shared filesystem or bucket).
 """
+import functools
 import os
 
 import jax
@@ -126,6 +127,27 @@ def split_rows(fn, x, axis_name=None):
     # solve) is replicated and the gradient flows back as each device's slice of the summed
     # cotangent.
     return jax.lax.all_gather(fn(mine), axis_name, tiled=True, to='invarying')[:size]
+
+
+def over_targets(loss_fn, mesh, replicated=1):
+    """A step's loss split over the target rows of `mesh`.
+
+    Args:
+      loss_fn: `loss_fn(*replicated_args, x_t, y_t, weights, key, axis_name=None)`, whose
+        sums over the targets are `psum`-ed over `axis_name`.
+      mesh: from `target_mesh`, or None.
+      replicated: how many leading arguments (parameters, a network) every device holds
+        whole; the three target arrays are split by rows, the key replicated.
+
+    Returns:
+      The loss over the whole batch on every device; `loss_fn` itself when mesh is None.
+    """
+    if mesh is None:
+        return loss_fn
+    axis, = mesh.axis_names
+    return jax.shard_map(functools.partial(loss_fn, axis_name=axis), mesh=mesh,
+                         in_specs=(P(),) * replicated + (P(axis),) * 3 + (P(),),
+                         out_specs=P())
 
 
 def replicate(tree, mesh):

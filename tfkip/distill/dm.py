@@ -11,13 +11,10 @@ augmentation is on. No inner training loop: the cheapest learned method. The lab
 support's one-hot classes. Every draw comes from (seed, step), so a resumed run takes the
 steps an uninterrupted one would.
 """
-import functools
-
 import jax
 import jax.numpy as jnp
-from jax.sharding import PartitionSpec as P
 
-from tfkip.distill import convnet
+from tfkip.distill import convnet, distributed
 from tfkip.distill.kip import AUGMENT_STREAM, adam_pair, frozen
 
 _NETWORK_STREAM = 4  # folded into a step's key for its network
@@ -68,7 +65,7 @@ def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0
     """Builds the DM init/update pair (the support images learned with Adam).
 
     Args:
-      network: a `frepo.Network` (the ConvNet drawn afresh every step).
+      network: a `convnet.Network` (drawn afresh every step).
       num_classes, image_shape: K and (H, W, C_in).
       learning_rate: Adam step size (a float or an optax schedule).
       augment: `augment(x, key) -> x` for real and support images, or None.
@@ -95,10 +92,5 @@ def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0
         return dm_loss(support, params['labels'], target_images, target_labels,
                        target_weights, embed, axis_name)
 
-    loss_fn = objective
-    if mesh is not None:
-        axis, = mesh.axis_names
-        loss_fn = jax.shard_map(functools.partial(objective, axis_name=axis), mesh=mesh,
-                                in_specs=(P(), P(axis), P(axis), P(axis), P()), out_specs=P())
-    return adam_pair(loss_fn, learning_rate, ('images',),
+    return adam_pair(distributed.over_targets(objective, mesh), learning_rate, ('images',),
                      lambda step: jax.random.fold_in(jax.random.key(seed), step))

@@ -16,32 +16,17 @@ the infinite-width limit. The pool starts fresh with staggered ages (network j h
 j * reset_every / M updates counted), so its resets spread over the steps. Every draw comes
 from (seed, step): a resumed run takes the steps an uninterrupted one would.
 """
-import functools
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
-from jax.sharding import PartitionSpec as P
 
-from tfkip.distill import convnet, step_kernels
+from tfkip.distill import convnet, distributed, step_kernels
 from tfkip.distill.kip import AUGMENT_STREAM, KIP, frozen, kip_loss, masked_adam
 
 LEARNABLE = ('images', 'labels')
 _POOL_STREAM = 3  # folded into the seed's key for the networks of the pool
-
-
-class Network(NamedTuple):
-    """The pool's ConvNet: `convnet.init`'s options and the normalization."""
-    width: int = 128
-    depth: int = 3
-    normalization: str = 'instance'
-    W_std: float = 2 ** 0.5
-    b_std: float = 0.1
-
-    def init(self, key, image_shape, num_classes):
-        return convnet.init(key, image_shape, num_classes, width=self.width, depth=self.depth,
-                            W_std=self.W_std, b_std=self.b_std)
 
 
 class FRePoState(NamedTuple):
@@ -66,7 +51,7 @@ def frepo(network, num_classes, image_shape, *, learning_rate, reg, learn=('imag
     """Builds the FRePo init/update pair.
 
     Args:
-      network: the pool's `Network`.
+      network: the pool's `convnet.Network`.
       num_classes, image_shape: C and (H, W, C_in).
       learning_rate: Adam step size of the support set (a float or an optax schedule).
       reg: KRR ridge relative to tr(K_ss)/|S|.
@@ -101,12 +86,7 @@ def frepo(network, num_classes, image_shape, *, learning_rate, reg, learn=('imag
                         key, kernels=step_kernels.random_features(features), reg=reg,
                         axis_name=axis_name)
 
-    loss_fn = objective
-    if mesh is not None:
-        axis, = mesh.axis_names
-        loss_fn = jax.shard_map(functools.partial(objective, axis_name=axis), mesh=mesh,
-                                in_specs=(P(), P(), P(axis), P(axis), P(axis), P()),
-                                out_specs=P())
+    loss_fn = distributed.over_targets(objective, mesh, replicated=2)
 
     def online_loss(theta, images, labels, key):
         if augment is not None:
@@ -124,8 +104,6 @@ def frepo(network, num_classes, image_shape, *, learning_rate, reg, learn=('imag
         i = jax.random.randint(jax.random.fold_in(key, 0), (), 0, pool_size)
         pick = lambda tree: jax.tree.map(lambda a: a[i], tree)
         theta, theta_opt = pick(state.pool['theta']), pick(state.pool['opt_state'])
-        if target_weights is None:
-            target_weights = jnp.ones(target_images.shape[:1], jnp.float32)
         (value, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             state.params, theta, target_images, target_labels, target_weights, key)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
@@ -136,11 +114,10 @@ def frepo(network, num_classes, image_shape, *, learning_rate, reg, learn=('imag
         online_updates, theta_opt = online.update(online_grads, theta_opt, theta)
         theta = optax.apply_updates(theta, online_updates)
         age = state.pool['age'][i] + 1
-        # A replacement's index is unique to (step): pool_size + step.
-        new_theta, new_opt = fresh(pool_size + state.step)
         reset = age >= reset_every
-        keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(reset, n, o), new, old)
-        theta, theta_opt = keep(new_theta, theta), keep(new_opt, theta_opt)
+        # Drawn only on a reset; a replacement's index is unique to (step): pool_size + step.
+        theta, theta_opt = jax.lax.cond(reset, lambda: fresh(pool_size + state.step),
+                                        lambda: (theta, theta_opt))
         put = lambda tree, leaf: jax.tree.map(lambda a, b: a.at[i].set(b), tree, leaf)
         pool = {'theta': put(state.pool['theta'], theta),
                 'opt_state': put(state.pool['opt_state'], theta_opt),

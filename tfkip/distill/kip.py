@@ -16,14 +16,13 @@ RFAD (Loo et al., NeurIPS 2022) is this loop with random-feature step kernels (f
 networks every step, `step_kernels.random_features`) and, optionally, its Platt-scaled
 cross-entropy loss with a learned temperature (`loss='platt'`).
 """
-import functools
 from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
-from jax.sharding import PartitionSpec as P
 
+from tfkip.distill import distributed
 from tfkip.distill.config import LOSSES
 from tfkip.distill.krr import krr_predict
 
@@ -185,14 +184,7 @@ def kip(kernels, *, learning_rate, reg, learn=('images',), loss='mse', augment=N
         return kip_loss(frozen(params, learn), *batch, kernels=kernels, reg=reg, loss=loss,
                         augment=augment, **kwargs)
 
-    loss_fn = objective
-    if mesh is not None:
-        axis, = mesh.axis_names
-        loss_fn = jax.shard_map(functools.partial(loss_fn, axis_name=axis), mesh=mesh,
-                                in_specs=(P(), P(axis), P(axis), P(axis), P()),
-                                out_specs=P())
-
-    pair = adam_pair(loss_fn, learning_rate, learn,
+    pair = adam_pair(distributed.over_targets(objective, mesh), learning_rate, learn,
                      lambda step: jax.random.fold_in(jax.random.key(seed), step))
 
     def init(params):

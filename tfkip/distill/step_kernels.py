@@ -26,7 +26,8 @@ def exact(kernel_fn):
 
 
 def random_features(feature_fn):
-    """Step kernels from `feature_fn(x, key, hparams) -> [N, F]` (K = phi phi^T)."""
+    """Step kernels from `feature_fn(x, key, hparams) -> [N, F]` (K = phi phi^T): RFAD's
+    random networks drawn from `key`, or FRePo's trained network (which ignores it)."""
     def kernels(x_s, x_t, hparams, key, axis_name=None):
         phi_s = split_rows(lambda rows: feature_fn(rows, key, hparams), x_s, axis_name)
         phi_t = feature_fn(x_t, key, hparams)

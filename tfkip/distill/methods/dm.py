@@ -42,7 +42,7 @@ class DM(Method):
     def pair(self, config, num_classes, image_shape, mesh):
         from tfkip.augment.dsa import make_augment
         from tfkip.distill.dm import dm
-        from tfkip.distill.frepo import Network
+        from tfkip.distill.convnet import Network
         o = config.options
         return dm(Network(o.dm_width, o.dm_depth, 'instance', config.kernel.W_std,
                           config.kernel.b_std), num_classes, image_shape,

@@ -56,7 +56,7 @@ class FRePo(Method):
         return ('images',) + ('labels',) * config.learn_labels
 
     def network(self, config):
-        from tfkip.distill.frepo import Network
+        from tfkip.distill.convnet import Network
         o = config.options
         return Network(o.frepo_width, o.frepo_depth, o.frepo_normalization,
                        config.kernel.W_std, config.kernel.b_std)
