@@ -64,11 +64,13 @@ DATASETS = {  # name: (folder under --data, preprocessing, dataset name for DSA)
 }
 STEPS = {('rfad', 'mnist', 1): 400, ('rfad', 'cifar10', 1): 500, ('rfad', 'mnist', 10): 800,
          ('rfad', 'cifar10', 10): 400,
-         # ~52 min of steps at the step times measured on the idle 2 cores (500 targets, DSA,
-         # 2026-11-30: FRePo CIFAR-10 0.48 s at 1/class, 1.12 s at 10; MNIST 0.79 s at 10;
-         # DM CIFAR-10 0.67 s at 10), the rest of the hour for the held-out evaluations.
-         ('frepo', 'cifar10', 1): 6500, ('frepo', 'cifar10', 10): 2800,
-         ('frepo', 'mnist', 10): 4000, ('dm', 'cifar10', 10): 4600}
+         # Steps at the step times measured on the idle 2 cores (500 targets, DSA, 2026-11-30:
+         # FRePo CIFAR-10 0.48 s at 1/class, 1.12 s at 10; MNIST 0.79 s at 10; DM CIFAR-10
+         # 0.67 s at 10), leaving the rest of the hour for the exact-kernel KRR evaluations
+         # (4 on 1,000 test images, then the full split: ~13 min for CIFAR-10 at 10/class, ~8
+         # for MNIST, ~1 at 1/class).
+         ('frepo', 'cifar10', 1): 6500, ('frepo', 'cifar10', 10): 2400,
+         ('frepo', 'mnist', 10): 3800, ('dm', 'cifar10', 10): 4000}
 # Published finite ConvNet-3 figures at these sizes (CIFAR-10: KIP -> NN, RFAD, FRePo, RCIG),
 # the yardstick for the rows; random subsets under the field's protocol are ~14-15 / 26-31%.
 PUBLISHED = {('cifar10', 1): 'KIP 49.9, RFAD 53.6, FRePo 46.8, RCIG 53.9',
@@ -76,7 +78,20 @@ PUBLISHED = {('cifar10', 1): 'KIP 49.9, RFAD 53.6, FRePo 46.8, RCIG 53.9',
 TARGETS = {('mnist', 1): 0.93, ('mnist', 10): 0.975, ('cifar10', 1): 0.45, ('cifar10', 10): 0.60}
 
 
-def run_row(method, dataset, ipc, data_root, seeds, log, learn_labels=None):
+def _earlier_random(rows, config, evaluation, dataset):
+    """An earlier row whose random-subset networks are this row's: the same images (support
+    seed, size, preprocessing), KRR kernel, protocol and seeds. Keras training on the CPU is
+    deterministic (the RFAD rows with fixed and learned labels measured identical random
+    accuracies), so rerunning them would repeat the same numbers at ~25 min a 10/class row."""
+    same = lambda r: (r['dataset'] == dataset
+                      and r['images_per_class'] == config.images_per_class
+                      and r['distill_config']['seed'] == config.seed
+                      and r['distill_config']['kernel'] == config.to_dict()['kernel']
+                      and r['evaluation'] == json.loads(json.dumps(dataclasses.asdict(evaluation))))
+    return next((r for r in rows if same(r) and 'random_from' not in r), None)
+
+
+def run_row(method, dataset, ipc, data_root, seeds, log, learn_labels=None, rows=()):
     folder, prep, kip_name = DATASETS[dataset]
     source = sources.open_source(os.path.join(data_root, folder))
     train, test = sources.load_split(source, 'train'), sources.load_split(source, 'test')
@@ -96,9 +111,16 @@ def run_row(method, dataset, ipc, data_root, seeds, log, learn_labels=None):
     distilled = train_and_evaluate(evaluation, result.images, result.labels, test.images,
                                    test.labels, architecture='convnet',
                                    progress=progress('distilled'))
-    images, labels, random_krr = evaluate_start(config, train, test)
-    random = train_and_evaluate(evaluation, images, labels, test.images, test.labels,
-                                architecture='convnet', progress=progress('random'))
+    earlier = _earlier_random(rows, config, evaluation, dataset)
+    if earlier:
+        log(f'random subset: the networks of the {earlier["method"]} row (same images, '
+            'protocol and seeds)')
+        random = {k: earlier['random_' + k] for k in ('mean', 'std', 'accuracies')}
+        random_krr = {'accuracy': earlier['random_krr_accuracy']}
+    else:
+        images, labels, random_krr = evaluate_start(config, train, test)
+        random = train_and_evaluate(evaluation, images, labels, test.images, test.labels,
+                                    architecture='convnet', progress=progress('random'))
     return {
         'dataset': dataset, 'images_per_class': ipc, 'protocol': 'standard',
         'method': method + (', learned labels' if learn_labels and method == 'rfad' else ''),
@@ -106,6 +128,7 @@ def run_row(method, dataset, ipc, data_root, seeds, log, learn_labels=None):
         'distilled_accuracies': distilled['accuracies'],
         'random_mean': random['mean'], 'random_std': random['std'],
         'random_accuracies': random['accuracies'], 'seeds': list(seeds),
+        **({'random_from': earlier['method']} if earlier else {}),
         'distill_seconds': seconds, 'distill_steps': result.metadata['steps'],
         'krr_accuracy': result.metadata['metrics']['accuracy'],
         'random_krr_accuracy': random_krr['accuracy'],
@@ -128,7 +151,9 @@ is evaluated with the exact ConvNet NNGP), and a random class-balanced real
 subset of the same size (the images distillation starts from), each trained under the
 `standard` protocol (ConvNet-3 width 128, instance norm, SGD 0.01 momentum 0.9, weight
 decay 5e-4, lr x0.1 at half, 1000 epochs, batch 256, DSA) once per seed and tested on the
-full real test split (10,000 images): mean ± std over the seeds. "distill time" is the
+full real test split (10,000 images): mean ± std over the seeds. Rows with the same random
+subset (same images, protocol and seeds) share its networks: they are trained once, by the
+first such row (Keras on the CPU is deterministic here). "distill time" is the
 distillation's wall time (its evaluations included) on the machine named.
 
 '''
@@ -152,10 +177,12 @@ def markdown(rows):
     for r in sorted(rows, key=_key):
         gap = 100 * (r['distilled_mean'] - r['random_mean'])
         spread = 100 * (r['distilled_std'] ** 2 + r['random_std'] ** 2) ** 0.5
+        shared = f' (the {r["random_from"]} row\'s networks)' if 'random_from' in r else ''
         lines.append(
             f'| {r["dataset"]} | {r["images_per_class"]} | {r["method"]} | {r["protocol"]} | '
             f'**{100 * r["distilled_mean"]:.2f}% ± {100 * r["distilled_std"]:.2f}** | '
-            f'{100 * r["random_mean"]:.2f}% ± {100 * r["random_std"]:.2f} | '
+            f'{100 * r["random_mean"]:.2f}% ± {100 * r["random_std"]:.2f}'
+            f'{shared} | '
             f'{gap:+.2f} ({spread:.2f}) | '
             f'{_target(r)} | '
             f'{r["published"] or "-"} | {r["distill_seconds"] / 60:.1f} min | '
@@ -220,7 +247,7 @@ def main(argv=None):
                          + (f'choose from {", ".join(sized)}' if sized else
                             f'no {args.method} row has its steps in STEPS yet'))
         row = run_row(args.method, dataset, int(ipc), args.data, range(args.seeds),
-                      lambda line: print(line, flush=True), args.learn_labels)
+                      lambda line: print(line, flush=True), args.learn_labels, rows)
         rows = [r for r in rows if _key(r) != _key(row)] + [row]
         write_text(RESULTS, json.dumps(rows, indent=1) + '\n')
         print(json.dumps({k: row[k] for k in ('dataset', 'images_per_class', 'distilled_mean',
