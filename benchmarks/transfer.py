@@ -7,7 +7,8 @@ then train the `standard` protocol's Keras ConvNet on the distilled set and
 on a random class-balanced real subset of the same size (the images distillation starts from),
 5 seeds each, and test every network on the full real test split. Rows go into
 `results/transfer.json` (merged with earlier rows by dataset, images per class, method and
-protocol) and the table between the `transfer` markers of BENCHMARKS.md.
+protocol) and the table between the `transfer` markers of BENCHMARKS.md; the distilled sets,
+with their preprocessing, into `--sets` (tfkip's artifact format, as `tfkip evaluate --artifact` and `tfkip publish` read it).
 
     mkdir -p .data/mnist .data/cifar10
     tar xzf ../shared/datasets/mnist-png-imagefolder.tar.gz -C .data/mnist
@@ -31,6 +32,7 @@ configure_xla_cpu()  # before JAX starts its CPU backend
 import jax  # noqa: E402
 
 from tfkip import augment, preprocess, sources  # noqa: E402
+from tfkip.formats import distilled_set  # noqa: E402
 from tfkip._io import atomic_path, write_text  # noqa: E402
 from tfkip.distill.methods.rfad import RFADOptions  # noqa: E402
 from tfkip.distill.train import DistillConfig, distill, evaluate_start  # noqa: E402
@@ -78,6 +80,11 @@ PUBLISHED = {('cifar10', 1): 'KIP 49.9, RFAD 53.6, FRePo 46.8, RCIG 53.9',
 TARGETS = {('mnist', 1): 0.93, ('mnist', 10): 0.975, ('cifar10', 1): 0.45, ('cifar10', 10): 0.60}
 
 
+def _set_name(config, dataset):
+    labels = '_learnedlabels' if config.learn_labels else ''
+    return f'{config.method}_{dataset}_ipc{config.images_per_class}{labels}'
+
+
 def _earlier_random(rows, config, evaluation, dataset):
     """An earlier row whose random-subset networks are this row's: the same images (support
     seed, size, preprocessing), KRR kernel, protocol and seeds. Keras training on the CPU is
@@ -91,7 +98,8 @@ def _earlier_random(rows, config, evaluation, dataset):
     return next((r for r in rows if same(r) and 'random_from' not in r), None)
 
 
-def run_row(method, dataset, ipc, data_root, seeds, log, learn_labels=None, rows=()):
+def run_row(method, dataset, ipc, data_root, seeds, log, learn_labels=None, rows=(),
+            sets=None):
     folder, prep, kip_name = DATASETS[dataset]
     source = sources.open_source(os.path.join(data_root, folder))
     train, test = sources.load_split(source, 'train'), sources.load_split(source, 'test')
@@ -106,6 +114,9 @@ def run_row(method, dataset, ipc, data_root, seeds, log, learn_labels=None, rows
     start = time.time()
     result = distill(config, train, eval_data=test, log=log)
     seconds = time.time() - start
+    if sets:  # to evaluate again without distilling again
+        log('set: ' + distilled_set.save(result, os.path.join(sets, _set_name(config, dataset)),
+                                         preprocessing=stats))
     evaluation = protocol('standard', seeds=tuple(seeds), augmentation=ops)
     progress = lambda what: lambda seed, acc: log(f'{what} seed {seed}: {acc:.4f}')
     distilled = train_and_evaluate(evaluation, result.images, result.labels, test.images,
@@ -232,6 +243,10 @@ def main(argv=None):
                              'results/transfer.json)')
     parser.add_argument('--data', default='.data', help='folder holding mnist/ and cifar10/')
     parser.add_argument('--seeds', type=int, default=5, help='networks per set')
+    parser.add_argument('--sets', default=os.path.join('runs', 'transfer'),
+                        help='folder the distilled sets are saved to, as '
+                             '<method>_<dataset>_ipc<N>[_learnedlabels].npz (default: '
+                             '%(default)s; empty: not saved)')
     parser.add_argument('--method', choices=sorted(PRESETS), default='rfad',
                         help='distillation method of the rows (default: %(default)s)')
     parser.add_argument('--learn-labels', action='store_true', default=None,
@@ -247,7 +262,8 @@ def main(argv=None):
                          + (f'choose from {", ".join(sized)}' if sized else
                             f'no {args.method} row has its steps in STEPS yet'))
         row = run_row(args.method, dataset, int(ipc), args.data, range(args.seeds),
-                      lambda line: print(line, flush=True), args.learn_labels, rows)
+                      lambda line: print(line, flush=True), args.learn_labels, rows,
+                      args.sets)
         rows = [r for r in rows if _key(r) != _key(row)] + [row]
         write_text(RESULTS, json.dumps(rows, indent=1) + '\n')
         print(json.dumps({k: row[k] for k in ('dataset', 'images_per_class', 'distilled_mean',
