@@ -8,7 +8,8 @@ on a random class-balanced real subset of the same size (the images distillation
 5 seeds each, and test every network on the full real test split. Rows go into
 `results/transfer.json` (merged with earlier rows by dataset, images per class, method and
 protocol) and the table between the `transfer` markers of BENCHMARKS.md; the distilled sets,
-with their preprocessing, into `--sets` (tfkip's artifact format, as `tfkip evaluate --artifact` and `tfkip publish` read it).
+with their preprocessing, into `--sets` (the artifact `tfkip evaluate --artifact` and
+`tfkip publish` read).
 
     mkdir -p .data/mnist .data/cifar10
     tar xzf ../shared/datasets/mnist-png-imagefolder.tar.gz -C .data/mnist
