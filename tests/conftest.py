@@ -1,7 +1,10 @@
-"""Small data the tests make themselves: class prototypes plus noise."""
+"""Small data the tests make themselves (class prototypes plus noise), and a quiet `distill`."""
+import dataclasses
+
 import numpy as np
 import pytest
 
+from tfkip.distill.train import distill
 from tfkip.sources.dataset import LabeledImages
 
 
@@ -24,3 +27,14 @@ def train_data():
 @pytest.fixture(scope='session')
 def test_data():
     return make_images(10, seed=1, source='test')
+
+
+def run_distill(config, train, **kwargs):
+    """`distill` without its log lines and progress bar."""
+    return distill(config, train, log=lambda _: None, progress=False, **kwargs)
+
+
+def run_resumed(config, train, workdir, stop):
+    """`config` run to step `stop` with checkpoints in `workdir`, then resumed to its end."""
+    run_distill(dataclasses.replace(config, steps=stop), train, workdir=str(workdir))
+    return run_distill(config, train, workdir=str(workdir))

@@ -11,20 +11,18 @@ from tfkip.distill.dd import (Network, dd, raw_step_sizes, target_distribution,
                               unrolled_training)
 from tfkip.distill.krr import centered_one_hot
 from tfkip.distill.methods.dd import DDOptions
-from tfkip.distill.train import DistillConfig, distill
+from tfkip.distill.train import DistillConfig
 from tfkip.errors import TfkipError
 from tfkip.kernels.architectures import FC
 from tfkip.kernels.kernel import KernelConfig
+
+from conftest import run_distill, run_resumed
 
 DD = DistillConfig(KernelConfig('fc', depth=1), method='dd', images_per_class=1, steps=8,
                    learning_rate=0.05, target_batch_size=30, learn_labels=False,
                    options=DDOptions(dd_architecture='fc', dd_depth=1, dd_width=16,
                                      dd_inner_steps=3, dd_step_size=1.0),
                    eval_every=0, checkpoint_every=2, log_every=1)
-
-
-def run(config, train, **kwargs):
-    return distill(config, train, log=lambda _: None, progress=False, **kwargs)
 
 
 @pytest.mark.slow
@@ -55,7 +53,7 @@ def test_unrolled_training_is_plain_gradient_descent_and_checkpointing_changes_n
 
 @pytest.mark.slow
 def test_dd_lowers_the_outer_loss_and_learns_step_sizes(train_data, test_data):
-    result = run(dataclasses.replace(DD, steps=30), train_data, eval_data=test_data)
+    result = run_distill(dataclasses.replace(DD, steps=30), train_data, eval_data=test_data)
     losses = [r['loss'] for r in result.metadata['losses']]
     assert np.mean(losses[-5:]) < np.mean(losses[:5])
     sizes = result.metadata['dd_step_sizes']
@@ -67,19 +65,18 @@ def test_dd_lowers_the_outer_loss_and_learns_step_sizes(train_data, test_data):
 
 @pytest.mark.slow
 def test_fixed_labels_stay_fixed_and_fixed_init_differs_from_random_init(train_data):
-    random_init = run(DD, train_data)
+    random_init = run_distill(DD, train_data)
     np.testing.assert_allclose(random_init.labels.sum(1), 0, atol=1e-6)
     assert set(np.round(random_init.labels.max(1), 5)) == {np.float32(2 / 3).round(5)}
-    fixed = run(dataclasses.replace(
+    fixed = run_distill(dataclasses.replace(
         DD, options=dataclasses.replace(DD.options, dd_random_init=False)), train_data)
     assert not np.allclose(fixed.images, random_init.images)
 
 
 @pytest.mark.slow
 def test_dd_resume_is_exact(train_data, tmp_path):
-    straight = run(DD, train_data)
-    run(dataclasses.replace(DD, steps=4), train_data, workdir=str(tmp_path))
-    resumed = run(DD, train_data, workdir=str(tmp_path))
+    straight = run_distill(DD, train_data)
+    resumed = run_resumed(DD, train_data, tmp_path, stop=4)
     np.testing.assert_array_equal(resumed.images, straight.images)
 
 

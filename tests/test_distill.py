@@ -14,15 +14,11 @@ from tfkip.distill.train import DistillConfig, distill
 from tfkip.errors import TfkipError
 from tfkip.kernels.kernel import KernelConfig, make_kernel_fn
 from tfkip.sources.dataset import LabeledImages
-from conftest import make_images
+from conftest import make_images, run_distill
 
 CONFIG = DistillConfig(KernelConfig('fc', depth=1), images_per_class=1, steps=6,
                        learning_rate=0.05, target_batch_size=12, eval_every=3, eval_size=None,
                        checkpoint_every=2, log_every=1)
-
-
-def run(config, train, **kwargs):
-    return distill(config, train, log=lambda _: None, progress=False, **kwargs)
 
 
 def test_kip_update_lowers_the_loss_on_a_fixed_batch(train_data):
@@ -59,7 +55,7 @@ def test_unknown_learnable_is_rejected():
 
 
 def test_distill_learns_and_reports(train_data, test_data):
-    result = run(CONFIG, train_data, eval_data=test_data)
+    result = run_distill(CONFIG, train_data, eval_data=test_data)
     assert result.images.shape == (3, 8, 8, 1) and result.labels.shape == (3, 3)
     assert result.metadata['steps'] == 6
     assert [h['step'] for h in result.metadata['history']] == [0, 3, 6]  # from the start
@@ -69,18 +65,18 @@ def test_distill_learns_and_reports(train_data, test_data):
 
 @pytest.mark.slow
 def test_same_seed_same_result_other_seed_other_result(train_data):
-    a, b = run(CONFIG, train_data), run(CONFIG, train_data)
-    c = run(dataclasses.replace(CONFIG, seed=1), train_data)
+    a, b = run_distill(CONFIG, train_data), run_distill(CONFIG, train_data)
+    c = run_distill(dataclasses.replace(CONFIG, seed=1), train_data)
     np.testing.assert_array_equal(a.images, b.images)
     assert not np.array_equal(a.images, c.images)
 
 
 @pytest.mark.slow
 def test_resume_is_exact(train_data, tmp_path):
-    straight = run(CONFIG, train_data)
-    first = run(dataclasses.replace(CONFIG, steps=3), train_data, workdir=str(tmp_path))
+    straight = run_distill(CONFIG, train_data)
+    first = run_distill(dataclasses.replace(CONFIG, steps=3), train_data, workdir=str(tmp_path))
     assert first.metadata['steps'] == 3
-    resumed = run(CONFIG, train_data, workdir=str(tmp_path))
+    resumed = run_distill(CONFIG, train_data, workdir=str(tmp_path))
     assert resumed.metadata['steps'] == 6
     np.testing.assert_array_equal(resumed.images, straight.images)
     np.testing.assert_array_equal(resumed.labels, straight.labels)
@@ -89,8 +85,8 @@ def test_resume_is_exact(train_data, tmp_path):
 @pytest.mark.slow
 def test_crash_then_resume_is_exact_with_a_cosine_schedule(train_data, test_data, tmp_path):
     cosine = dataclasses.replace(CONFIG, lr_schedule='cosine')
-    straight = run(cosine, train_data)
-    assert not np.array_equal(straight.images, run(CONFIG, train_data).images)
+    straight = run_distill(cosine, train_data)
+    assert not np.array_equal(straight.images, run_distill(CONFIG, train_data).images)
 
     class Crash(Exception):
         pass
@@ -102,35 +98,36 @@ def test_crash_then_resume_is_exact_with_a_cosine_schedule(train_data, test_data
     with pytest.raises(Crash):
         distill(cosine, train_data, eval_data=test_data, workdir=str(tmp_path),
                 log=crash_at_step_3, progress=False)
-    resumed = run(cosine, train_data, workdir=str(tmp_path))
+    resumed = run_distill(cosine, train_data, workdir=str(tmp_path))
     np.testing.assert_array_equal(resumed.images, straight.images)
     with pytest.raises(TfkipError, match='different configuration'):
-        run(dataclasses.replace(cosine, steps=9), train_data, workdir=str(tmp_path))
+        run_distill(dataclasses.replace(cosine, steps=9), train_data, workdir=str(tmp_path))
 
 
 def test_checkpoint_of_another_config_is_refused(train_data, tmp_path):
-    run(dataclasses.replace(CONFIG, steps=2), train_data, workdir=str(tmp_path))
+    run_distill(dataclasses.replace(CONFIG, steps=2), train_data, workdir=str(tmp_path))
     with pytest.raises(TfkipError, match='different configuration'):
-        run(dataclasses.replace(CONFIG, learning_rate=0.1), train_data, workdir=str(tmp_path))
+        run_distill(dataclasses.replace(CONFIG, learning_rate=0.1), train_data,
+                    workdir=str(tmp_path))
 
 
 def test_damaged_checkpoint_is_a_clear_error(train_data, tmp_path):
-    run(dataclasses.replace(CONFIG, steps=2), train_data, workdir=str(tmp_path))
+    run_distill(dataclasses.replace(CONFIG, steps=2), train_data, workdir=str(tmp_path))
     (tmp_path / checkpoint.NPZ).write_bytes(b'not a zip')
     with pytest.raises(TfkipError, match='damaged checkpoint'):
-        run(CONFIG, train_data, workdir=str(tmp_path))
+        run_distill(CONFIG, train_data, workdir=str(tmp_path))
 
 
 def test_label_solve_method(train_data, test_data):
-    result = run(dataclasses.replace(CONFIG, method='ls'), train_data, eval_data=test_data)
+    result = run_distill(dataclasses.replace(CONFIG, method='ls'), train_data, eval_data=test_data)
     assert result.metadata['steps'] == 0
     assert result.metadata['metrics']['accuracy'] == 1.0
 
 
 @pytest.mark.slow
 def test_final_label_solve_replaces_the_learned_labels(train_data, test_data):
-    kip_only = run(CONFIG, train_data, eval_data=test_data)
-    polished = run(dataclasses.replace(CONFIG, final_label_solve=True), train_data,
+    kip_only = run_distill(CONFIG, train_data, eval_data=test_data)
+    polished = run_distill(dataclasses.replace(CONFIG, final_label_solve=True), train_data,
                    eval_data=test_data)
     np.testing.assert_array_equal(polished.images, kip_only.images)
     kernel_fn = make_kernel_fn(CONFIG.kernel, 3)
@@ -148,7 +145,7 @@ def test_final_label_solve_replaces_the_learned_labels(train_data, test_data):
 ])
 def test_impossible_requests_are_clear_errors(train_data, change, message):
     with pytest.raises(TfkipError, match=message):
-        run(dataclasses.replace(CONFIG, **change), train_data)
+        run_distill(dataclasses.replace(CONFIG, **change), train_data)
 
 
 @pytest.mark.parametrize('change,message', [
@@ -164,7 +161,7 @@ def test_bad_config_values(change, message):
 def test_mismatched_eval_data_is_rejected(train_data):
     other = make_images(5, num_classes=4, source='other')
     with pytest.raises(TfkipError, match='other: 4 classes'):
-        run(CONFIG, train_data, eval_data=other)
+        run_distill(CONFIG, train_data, eval_data=other)
 
 
 @pytest.mark.slow
@@ -175,4 +172,4 @@ def test_ill_conditioned_kernel_stops_with_advice():
     config = dataclasses.replace(CONFIG, images_per_class=2, reg=0.0, target_batch_size=3,
                                  kernel=KernelConfig('fc', depth=1, b_std=0.0))
     with pytest.raises(TfkipError, match='Raise --reg'):
-        run(config, same)
+        run_distill(config, same)

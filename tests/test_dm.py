@@ -9,18 +9,16 @@ import pytest
 from tfkip.distill.dm import class_means, dm_loss
 from tfkip.distill.krr import centered_one_hot
 from tfkip.distill.methods.dm import DMOptions
-from tfkip.distill.train import DistillConfig, distill
+from tfkip.distill.train import DistillConfig
 from tfkip.errors import TfkipError
 from tfkip.kernels.kernel import KernelConfig
+
+from conftest import run_distill, run_resumed
 
 DM = DistillConfig(KernelConfig('convnet', depth=1), method='dm', images_per_class=2, steps=8,
                    learning_rate=0.05, target_batch_size=30, learn_labels=False,
                    options=DMOptions(dm_width=8, dm_depth=1), eval_every=0,
                    checkpoint_every=2, log_every=1)
-
-
-def run(config, train, **kwargs):
-    return distill(config, train, log=lambda _: None, progress=False, **kwargs)
 
 
 def test_the_loss_is_zero_when_the_set_is_the_real_class_means_under_a_linear_map(train_data):
@@ -52,15 +50,14 @@ def test_class_means_ignore_padding_and_absent_classes():
 def test_dm_lowers_its_loss_keeps_one_hot_labels_and_resumes_exactly(train_data, test_data,
                                                                      tmp_path):
     config = dataclasses.replace(DM, augmentation=('color', 'crop'))
-    result = run(dataclasses.replace(config, steps=20), train_data, eval_data=test_data)
+    result = run_distill(dataclasses.replace(config, steps=20), train_data, eval_data=test_data)
     losses = [r['loss'] for r in result.metadata['losses']]
     assert np.mean(losses[-5:]) < np.mean(losses[:5])
     np.testing.assert_array_equal(result.labels,
                                   centered_one_hot(np.repeat(np.arange(3), 2), 3))
     assert result.metadata['metrics']['accuracy'] > 0.5
-    whole = run(config, train_data)
-    run(dataclasses.replace(config, steps=4), train_data, workdir=str(tmp_path))
-    resumed = run(config, train_data, workdir=str(tmp_path))
+    whole = run_distill(config, train_data)
+    resumed = run_resumed(config, train_data, tmp_path, stop=4)
     np.testing.assert_array_equal(resumed.images, whole.images)
 
 

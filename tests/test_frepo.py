@@ -11,9 +11,11 @@ from tfkip.distill.convnet import Network
 from tfkip.distill.frepo import frepo
 from tfkip.distill.krr import centered_one_hot
 from tfkip.distill.methods.frepo import FRePoOptions
-from tfkip.distill.train import DistillConfig, distill
+from tfkip.distill.train import DistillConfig
 from tfkip.errors import TfkipError
 from tfkip.kernels.kernel import KernelConfig
+
+from conftest import run_distill, run_resumed
 
 NETWORK = Network(width=8, depth=1)
 FREPO = DistillConfig(KernelConfig('convnet', depth=1), method='frepo', images_per_class=2,
@@ -21,10 +23,6 @@ FREPO = DistillConfig(KernelConfig('convnet', depth=1), method='frepo', images_p
                       options=FRePoOptions(frepo_models=2, frepo_reset=3, frepo_width=8,
                                            frepo_depth=1),
                       eval_every=0, checkpoint_every=2, log_every=1)
-
-
-def run(config, train, **kwargs):
-    return distill(config, train, log=lambda _: None, progress=False, **kwargs)
 
 
 def _params(train, per_class=2):
@@ -88,14 +86,13 @@ def test_the_pool_starts_with_staggered_ages(train_data):
 @pytest.mark.slow
 def test_frepo_lowers_its_loss_resumes_exactly_and_is_evaluated_by_krr(train_data, test_data,
                                                                        tmp_path):
-    straight = run(dataclasses.replace(FREPO, steps=12), train_data, eval_data=test_data)
+    straight = run_distill(dataclasses.replace(FREPO, steps=12), train_data, eval_data=test_data)
     losses = [r['loss'] for r in straight.metadata['losses']]
     assert np.mean(losses[-4:]) < np.mean(losses[:4])
     assert straight.metadata['metrics']['accuracy'] > 0.5
     assert not np.allclose(straight.labels, centered_one_hot(np.repeat(np.arange(3), 2), 3))
-    whole = run(FREPO, train_data)
-    run(dataclasses.replace(FREPO, steps=4), train_data, workdir=str(tmp_path))
-    resumed = run(FREPO, train_data, workdir=str(tmp_path))
+    whole = run_distill(FREPO, train_data)
+    resumed = run_resumed(FREPO, train_data, tmp_path, stop=4)
     np.testing.assert_array_equal(resumed.images, whole.images)
     np.testing.assert_array_equal(resumed.labels, whole.labels)
 

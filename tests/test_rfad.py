@@ -4,10 +4,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from tfkip.distill.train import DistillConfig, distill, evaluate_start
+from tfkip.distill.train import DistillConfig, evaluate_start
 from tfkip.distill.methods.rfad import RFADOptions
 from tfkip.errors import TfkipError
 from tfkip.kernels.kernel import KernelConfig
+
+from conftest import run_distill, run_resumed
 
 RFAD = DistillConfig(KernelConfig('convnet', depth=1, kernel='nngp'), method='rfad',
                      images_per_class=1, steps=6, learning_rate=0.05, target_batch_size=12,
@@ -15,16 +17,12 @@ RFAD = DistillConfig(KernelConfig('convnet', depth=1, kernel='nngp'), method='rf
                      checkpoint_every=2, log_every=1)
 
 
-def run(config, train, **kwargs):
-    return distill(config, train, log=lambda _: None, progress=False, **kwargs)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize('loss', ['mse', 'platt'])
 def test_rfad_lowers_its_loss_and_is_evaluated_with_the_exact_kernel(train_data, test_data,
                                                                      loss):
     config = dataclasses.replace(RFAD, loss=loss, steps=12, eval_every=0)
-    result = run(config, train_data, eval_data=test_data)
+    result = run_distill(config, train_data, eval_data=test_data)
     losses = [r['loss'] for r in result.metadata['losses']]
     assert np.mean(losses[-3:]) < np.mean(losses[:3])
     assert result.metadata['method'] == 'rfad'
@@ -41,18 +39,17 @@ def test_rfad_lowers_its_loss_and_is_evaluated_with_the_exact_kernel(train_data,
 
 @pytest.mark.slow
 def test_rfad_resume_is_exact(train_data, tmp_path):
-    straight = run(RFAD, train_data)
-    run(dataclasses.replace(RFAD, steps=3), train_data, workdir=str(tmp_path))
-    resumed = run(RFAD, train_data, workdir=str(tmp_path))
+    straight = run_distill(RFAD, train_data)
+    resumed = run_resumed(RFAD, train_data, tmp_path, stop=3)
     np.testing.assert_array_equal(resumed.images, straight.images)
     np.testing.assert_array_equal(resumed.labels, straight.labels)
 
 
 @pytest.mark.slow
 def test_fresh_networks_every_step_follow_the_seed(train_data):
-    a, b = run(RFAD, train_data), run(RFAD, train_data)
+    a, b = run_distill(RFAD, train_data), run_distill(RFAD, train_data)
     np.testing.assert_array_equal(a.images, b.images)
-    c = run(dataclasses.replace(RFAD, seed=1), train_data)
+    c = run_distill(dataclasses.replace(RFAD, seed=1), train_data)
     assert not np.array_equal(a.images, c.images)
 
 
@@ -71,13 +68,12 @@ def test_augmentation_in_the_loss_changes_the_step_and_resumes_exactly(train_dat
     # The support images pass through one DSA group a step, drawn from the step's key.
     augmented = dataclasses.replace(RFAD, augmentation=('crop', 'flip', 'color'),
                                     learn_labels=False)
-    plain = run(dataclasses.replace(augmented, augmentation=()), train_data)
-    straight = run(augmented, train_data)
+    plain = run_distill(dataclasses.replace(augmented, augmentation=()), train_data)
+    straight = run_distill(augmented, train_data)
     assert not np.allclose(straight.images, plain.images)
     assert straight.metadata['config']['augmentation'] == ('crop', 'flip', 'color')
     np.testing.assert_array_equal(straight.labels, plain.labels)  # fixed labels stay fixed
-    run(dataclasses.replace(augmented, steps=3), train_data, workdir=str(tmp_path))
-    resumed = run(augmented, train_data, workdir=str(tmp_path))
+    resumed = run_resumed(augmented, train_data, tmp_path, stop=3)
     np.testing.assert_array_equal(resumed.images, straight.images)
     with pytest.raises(TfkipError, match="augmentation applies to the dm, frepo, kip and rfad "
                                          "methods, not 'dd'"):
@@ -86,7 +82,7 @@ def test_augmentation_in_the_loss_changes_the_step_and_resumes_exactly(train_dat
 
 @pytest.mark.slow
 def test_the_held_out_curve_starts_at_step_0(train_data, test_data):
-    result = run(RFAD, train_data, eval_data=test_data)
+    result = run_distill(RFAD, train_data, eval_data=test_data)
     steps = [h['step'] for h in result.metadata['history']]
     assert steps == [0, 3, 6]
     _, _, start = evaluate_start(RFAD, train_data, test_data)
