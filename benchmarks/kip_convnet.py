@@ -141,8 +141,8 @@ def markdown(rows):
     ]
     for r in rows:
         c, m = r['config'], r['machine']
-        target = (f'>= {100 * r["target"]:.0f}% ({"met" if r["accuracy"] >= r["target"] else "NOT met"})'
-                  if r['target'] else 'none')
+        met = 'met' if r['target'] and r['accuracy'] >= r['target'] else 'NOT met'
+        target = f'>= {100 * r["target"]:.0f}% ({met})' if r['target'] else 'none'
         lines.append(
             f'| {r["dataset"]} | {100 * r["random_subset_accuracy"]:.2f}% | '
             f'**{100 * r["accuracy"]:.2f}%** | {target} | {r["paper"]}% | {r["steps"]} | '

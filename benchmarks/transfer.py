@@ -69,9 +69,9 @@ STEPS = {('rfad', 'mnist', 1): 400, ('rfad', 'cifar10', 1): 500, ('rfad', 'mnist
          ('rfad', 'cifar10', 10): 400,
          # Steps at the step times measured on the idle 2 cores (500 targets, DSA, 2026-11-30:
          # FRePo CIFAR-10 0.48 s at 1/class, 1.12 s at 10; MNIST 0.16 s at 1, 0.79 s at 10;
-         # DM CIFAR-10 0.43 s at 1, 0.67 s at 10; MNIST 0.33 s at 1, 0.45 s at 10), leaving the rest of the hour for the exact-kernel KRR evaluations
-         # (4 on 1,000 test images, then the full split: ~13 min for CIFAR-10 at 10/class, ~8
-         # for MNIST, ~1 at 1/class).
+         # DM CIFAR-10 0.43 s at 1, 0.67 s at 10; MNIST 0.33 s at 1, 0.45 s at 10), leaving
+         # the rest of the hour for the exact-kernel KRR evaluations (4 on 1,000 test images,
+         # then the full split: ~13 min for CIFAR-10 at 10/class, ~8 for MNIST, ~1 at 1/class).
          ('frepo', 'cifar10', 1): 6500, ('frepo', 'cifar10', 10): 2400,
          ('frepo', 'mnist', 1): 18000, ('frepo', 'mnist', 10): 3800,
          ('dm', 'cifar10', 1): 7000, ('dm', 'cifar10', 10): 4000, ('dm', 'mnist', 1): 9000,

@@ -117,8 +117,10 @@ def test_rfad_sets_have_their_own_configs():
      'dd_convnet_fixedlabels_ipc1'),
     ({'method': 'herding', 'learn_labels': True}, 'herding_ipc1'),  # coresets: one-hot labels
     ({'method': 'random'}, 'random_ipc1'),
-    ({'method': 'frepo', 'learn_labels': True}, 'frepo_convnet_ipc1'),  # its network, not the kernel's
-    ({'method': 'dm', 'learn_labels': False, 'augmentation': ['crop']}, 'dm_convnet_fixedlabels_aug_ipc1'),
+    # frepo, dm: named after their networks, not the kernel's.
+    ({'method': 'frepo', 'learn_labels': True}, 'frepo_convnet_ipc1'),
+    ({'method': 'dm', 'learn_labels': False, 'augmentation': ['crop']},
+     'dm_convnet_fixedlabels_aug_ipc1'),
 ])
 def test_dd_and_coreset_sets_have_their_own_configs(made, config):
     from tfkip.publish.publish import _check_variant, builder_class, config_for

@@ -122,7 +122,8 @@ def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
       DistilledSet with metadata {'config', 'method', 'steps', 'hparams', 'history' (the
       evaluations: step, loss, eval_accuracy, eval_mse, seconds since the run began),
       'losses' (every log_every steps), 'metrics', 'wall_time_s', 'class_names',
-      'metrics_before_label_solve', ...} and the method's own (e.g. 'platt_temperature', 'dd_step_sizes', 'dd_fresh_network_accuracy').
+      'metrics_before_label_solve', ...} and the method's own (e.g. 'platt_temperature',
+      'dd_step_sizes', 'dd_fresh_network_accuracy').
     """
     _check_data(config, train, eval_data)
     if not distributed.is_writer():
