@@ -132,9 +132,8 @@ def _machine(run):
 
 def _ratio(run):
     """Gradient time over forward time, per entry where the two matrices differ in size."""
-    ratio = run['entries_per_s'] / run['grad_entries_per_s']
-    same = run.get('grad_images', run['images']) == run['images']
-    return f'{ratio:.1f}x' + ('' if same else f' ({run["grad_images"]}x{run["grad_images"]})')
+    ratio, rows = run['entries_per_s'] / run['grad_entries_per_s'], run['grad_images']
+    return f'{ratio:.1f}x' + ('' if rows == run['images'] else f' ({rows}x{rows})')
 
 
 def markdown(r):
