@@ -16,6 +16,7 @@ with their preprocessing, into `--sets` (the artifact `tfkip evaluate --artifact
     tar xzf ../shared/datasets/cifar10-jpeg-imagefolder.tar.gz -C .data/cifar10
     python benchmarks/transfer.py --rows mnist:1 cifar10:1 mnist:10 cifar10:10
     python benchmarks/transfer.py --method frepo --rows cifar10:1
+    python benchmarks/transfer.py --method frepo --rows cifar10:1 --no-learn-labels --steps 1600
     python benchmarks/transfer.py          # only rewrite the table and plot from the JSON
 """
 import argparse
@@ -83,9 +84,18 @@ PUBLISHED = {('cifar10', 1): 'KIP 49.9, RFAD 53.6, FRePo 46.8, RCIG 53.9',
 TARGETS = {('mnist', 1): 0.93, ('mnist', 10): 0.975, ('cifar10', 1): 0.45, ('cifar10', 10): 0.60}
 
 
+def _departures(config, dataset):
+    """How a row's settings depart from its method's preset and STEPS: a list of short names
+    (e.g. ['fixed labels', '1600 steps']), empty for the preset's own row."""
+    preset, steps = PRESETS[config.method], STEPS[config.method, dataset, config.images_per_class]
+    labels = ([('learned labels' if config.learn_labels else 'fixed labels')]
+              if config.learn_labels != preset.learn_labels else [])
+    return labels + ([f'{config.steps} steps'] if config.steps != steps else [])
+
+
 def _set_name(config, dataset):
-    labels = '_learnedlabels' if config.learn_labels else ''
-    return f'{config.method}_{dataset}_ipc{config.images_per_class}{labels}'
+    suffix = ''.join('_' + d.replace(' ', '') for d in _departures(config, dataset))
+    return f'{config.method}_{dataset}_ipc{config.images_per_class}{suffix}'
 
 
 def _earlier_random(rows, config, evaluation, dataset):
@@ -102,14 +112,14 @@ def _earlier_random(rows, config, evaluation, dataset):
 
 
 def run_row(method, dataset, ipc, data_root, seeds, log, learn_labels=None, rows=(),
-            sets=None):
+            sets=None, steps=None):
     folder, prep, kip_name = DATASETS[dataset]
     source = sources.open_source(os.path.join(data_root, folder))
     train, test = sources.load_split(source, 'train'), sources.load_split(source, 'test')
     stats = preprocess.fit(prep, train)
     train, test = preprocess.transform(stats, train), preprocess.transform(stats, test)
     ops = augment.for_dataset(kip_name)
-    steps, preset = STEPS[method, dataset, ipc], PRESETS[method]
+    steps, preset = steps or STEPS[method, dataset, ipc], PRESETS[method]
     config = dataclasses.replace(preset, images_per_class=ipc, steps=steps,
                                  eval_every=steps // 4, augmentation=ops,
                                  learn_labels=(preset.learn_labels if learn_labels is None
@@ -137,7 +147,7 @@ def run_row(method, dataset, ipc, data_root, seeds, log, learn_labels=None, rows
                                     architecture='convnet', progress=progress('random'))
     return {
         'dataset': dataset, 'images_per_class': ipc, 'protocol': 'standard',
-        'method': method + (', learned labels' if learn_labels and method == 'rfad' else ''),
+        'method': ', '.join([method] + _departures(config, dataset)),
         'distilled_mean': distilled['mean'], 'distilled_std': distilled['std'],
         'distilled_accuracies': distilled['accuracies'],
         'random_mean': random['mean'], 'random_std': random['std'],
@@ -168,7 +178,9 @@ decay 5e-4, lr x0.1 at half, 1000 epochs, batch 256, DSA) once per seed and test
 full real test split (10,000 images): mean ± std over the seeds. Rows with the same random
 subset (same images, protocol and seeds) share its networks: they are trained once, by the
 first such row (Keras on the CPU is deterministic here). "distill time" is the
-distillation's wall time (its evaluations included) on the machine named.
+distillation's wall time (its evaluations included) on the machine named. A method named
+with departures from its preset ("frepo, fixed labels, 1600 steps") is an ablation of it;
+one with fewer steps than the preset's row is shorter than the 60-minute budget.
 
 '''
 
@@ -247,15 +259,22 @@ def main(argv=None):
     parser.add_argument('--data', default='.data', help='folder holding mnist/ and cifar10/')
     parser.add_argument('--seeds', type=int, default=5, help='networks per set')
     parser.add_argument('--sets', default=os.path.join('runs', 'transfer'),
-                        help='folder the distilled sets are saved to, as '
-                             '<method>_<dataset>_ipc<N>[_learnedlabels].npz (default: '
+                        help='folder the distilled sets are saved to, as <method>_<dataset>_'
+                             'ipc<N>[_learnedlabels|_fixedlabels][_<S>steps].npz (default: '
                              '%(default)s; empty: not saved)')
     parser.add_argument('--method', choices=sorted(PRESETS), default='rfad',
                         help='distillation method of the rows (default: %(default)s)')
-    parser.add_argument('--learn-labels', action='store_true', default=None,
-                        help='rfad: learn the labels too (the preset keeps them fixed); the '
-                             'rows are kept apart from the preset\'s')
+    parser.add_argument('--learn-labels', action=argparse.BooleanOptionalAction,
+                        help='learn the labels, or keep them fixed, whatever the method\'s '
+                             'preset does (rfad and dm keep them fixed, frepo learns them); '
+                             'such rows are named apart from the preset\'s')
+    parser.add_argument('--steps', type=int,
+                        help='distillation steps of the rows, in place of STEPS\'s (sized to '
+                             'the 60-minute budget): a shorter ablation, named apart from the '
+                             'preset\'s row by its steps')
     args = parser.parse_args(argv)
+    if args.steps is not None and args.steps < 4:
+        parser.error(f'--steps: at least 4 (held-out evaluations every steps/4), got {args.steps}')
     rows = json.load(open(RESULTS)) if os.path.exists(RESULTS) else []
     for spec in args.rows:
         dataset, ipc = spec.split(':')
@@ -266,13 +285,14 @@ def main(argv=None):
                             f'no {args.method} row has its steps in STEPS yet'))
         row = run_row(args.method, dataset, int(ipc), args.data, range(args.seeds),
                       lambda line: print(line, flush=True), args.learn_labels, rows,
-                      args.sets)
+                      args.sets, args.steps)
         rows = [r for r in rows if _key(r) != _key(row)] + [row]
         write_text(RESULTS, json.dumps(rows, indent=1) + '\n')
         print(json.dumps({k: row[k] for k in ('dataset', 'images_per_class', 'distilled_mean',
                                               'distilled_std', 'random_mean', 'random_std',
                                               'distill_seconds')}), flush=True)
-    table = markdown(rows) + '\n![accuracy against images per class](benchmarks/results/transfer.png)\n'
+    table = (markdown(rows)
+             + '\n![accuracy against images per class](benchmarks/results/transfer.png)\n')
     plot(rows, os.path.join(HERE, 'results', 'transfer.png'))
     write_text(os.path.join(HERE, 'results', 'transfer.md'), table)
     replace_section(BENCHMARKS_MD, 'transfer', SECTION + table)
