@@ -9,7 +9,8 @@ on a random class-balanced real subset of the same size (the images distillation
 `results/transfer.json` (merged with earlier rows by dataset, images per class, method and
 protocol) and the table between the `transfer` markers of BENCHMARKS.md; the distilled sets,
 with their preprocessing, into `--sets` (the artifact `tfkip evaluate --artifact` and
-`tfkip publish` read).
+`tfkip publish` read); a rerun of a row whose set is there with the same settings trains
+its networks on that set without distilling again.
 
     mkdir -p .data/mnist .data/cifar10
     tar xzf ../shared/datasets/mnist-png-imagefolder.tar.gz -C .data/mnist
@@ -25,7 +26,6 @@ import json
 import os
 import platform
 import sys
-import time
 
 from tfkip._runtime import configure_xla_cpu
 
@@ -111,6 +111,20 @@ def _earlier_random(rows, config, evaluation, dataset):
     return next((r for r in rows if same(r) and 'random_from' not in r), None)
 
 
+def _saved_set(path, config, stats):
+    """The set saved at `path` by an earlier run of this row (the same distillation settings
+    and preprocessing), or None: a row stopped during its network training resumes there."""
+    if not path or not os.path.exists(path + '.npz'):
+        return None
+    saved = distilled_set.load(path)
+    same = lambda a, b: json.loads(json.dumps(a)) == json.loads(json.dumps(b))
+    prep = distilled_set.load_preprocessing(saved)
+    if (same(saved.metadata.get('config'), config.to_dict()) and prep is not None
+            and same(prep.describe(), stats.describe())):
+        return saved
+    return None
+
+
 def run_row(method, dataset, ipc, data_root, seeds, log, learn_labels=None, rows=(),
             sets=None, steps=None):
     folder, prep, kip_name = DATASETS[dataset]
@@ -124,12 +138,16 @@ def run_row(method, dataset, ipc, data_root, seeds, log, learn_labels=None, rows
                                  eval_every=steps // 4, augmentation=ops,
                                  learn_labels=(preset.learn_labels if learn_labels is None
                                                else learn_labels))
-    start = time.time()
-    result = distill(config, train, eval_data=test, log=log)
-    seconds = time.time() - start
-    if sets:  # to evaluate again without distilling again
-        log('set: ' + distilled_set.save(result, os.path.join(sets, _set_name(config, dataset)),
-                                         preprocessing=stats))
+    path = os.path.join(sets, _set_name(config, dataset)) if sets else None
+    result = _saved_set(path, config, stats)
+    if result:
+        log(f'set: {path}.npz, distilled earlier with these settings '
+            f'({result.metadata["wall_time_s"] / 60:.1f} min); not distilled again')
+    else:
+        result = distill(config, train, eval_data=test, log=log)
+        if path:  # to evaluate again without distilling again
+            log('set: ' + distilled_set.save(result, path, preprocessing=stats))
+    seconds = result.metadata['wall_time_s']
     evaluation = protocol('standard', seeds=tuple(seeds), augmentation=ops)
     progress = lambda what: lambda seed, acc: log(f'{what} seed {seed}: {acc:.4f}')
     distilled = train_and_evaluate(evaluation, result.images, result.labels, test.images,
@@ -260,8 +278,9 @@ def main(argv=None):
     parser.add_argument('--seeds', type=int, default=5, help='networks per set')
     parser.add_argument('--sets', default=os.path.join('runs', 'transfer'),
                         help='folder the distilled sets are saved to, as <method>_<dataset>_'
-                             'ipc<N>[_learnedlabels|_fixedlabels][_<S>steps].npz (default: '
-                             '%(default)s; empty: not saved)')
+                             'ipc<N>[_learnedlabels|_fixedlabels][_<S>steps].npz, and read '
+                             'back by a rerun of the row with the same settings instead of '
+                             'distilling again (default: %(default)s; empty: not saved)')
     parser.add_argument('--method', choices=sorted(PRESETS), default='rfad',
                         help='distillation method of the rows (default: %(default)s)')
     parser.add_argument('--learn-labels', action=argparse.BooleanOptionalAction,
