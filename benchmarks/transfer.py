@@ -37,6 +37,7 @@ from tfkip import augment, preprocess, sources  # noqa: E402
 from tfkip.formats import distilled_set  # noqa: E402
 from tfkip._io import atomic_path, write_text  # noqa: E402
 from tfkip.distill.methods.rfad import RFADOptions  # noqa: E402
+from tfkip.errors import TfkipError  # noqa: E402
 from tfkip.distill.train import DistillConfig, distill, evaluate_start  # noqa: E402
 from tfkip.kernels.kernel import KernelConfig  # noqa: E402
 from tfkip.transfer.train import protocol, train_and_evaluate  # noqa: E402
@@ -113,12 +114,16 @@ def _earlier_random(rows, config, evaluation, dataset):
     return next((r for r in rows if same(r) and 'random_from' not in r), None)
 
 
-def _saved_set(path, config, stats):
+def _saved_set(path, config, stats, log):
     """The set saved at `path` by an earlier run of this row (the same distillation settings
     and preprocessing), or None: a row stopped during its network training resumes there."""
     if not path or not os.path.exists(path + '.npz'):
         return None
-    saved = distilled_set.load(path)
+    try:
+        saved = distilled_set.load(path)
+    except TfkipError as e:
+        log(f'set: not read back ({e}); distilling again')
+        return None
     same = lambda a, b: json.loads(json.dumps(a)) == json.loads(json.dumps(b))
     prep = distilled_set.load_preprocessing(saved)
     if (same(saved.metadata.get('config'), config.to_dict()) and prep is not None
@@ -141,8 +146,8 @@ def run_row(method, dataset, ipc, data_root, seeds, log, learn_labels=None, rows
                                  learn_labels=(preset.learn_labels if learn_labels is None
                                                else learn_labels))
     path = os.path.join(sets, _set_name(config, dataset)) if sets else None
-    result = _saved_set(path, config, stats)
-    if result:
+    result = _saved_set(path, config, stats, log)
+    if result is not None:
         log(f'set: {path}.npz, distilled earlier with these settings '
             f'({result.metadata["wall_time_s"] / 60:.1f} min); not distilled again')
     else:
