@@ -101,6 +101,12 @@ def _set_name(config, dataset):
     return f'{config.method}_{dataset}_ipc{config.images_per_class}{suffix}'
 
 
+def _read_back(value):
+    """`value` as the JSON it is saved in reads back (tuples as lists, ...), to compare it
+    with what was saved."""
+    return json.loads(json.dumps(value))
+
+
 def _earlier_random(rows, config, evaluation, dataset):
     """An earlier row whose random-subset networks are this row's: the same images (support
     seed, size, preprocessing), KRR kernel, protocol and seeds. Keras training on the CPU is
@@ -110,7 +116,7 @@ def _earlier_random(rows, config, evaluation, dataset):
                       and r['images_per_class'] == config.images_per_class
                       and r['distill_config']['seed'] == config.seed
                       and r['distill_config']['kernel'] == config.to_dict()['kernel']
-                      and r['evaluation'] == json.loads(json.dumps(dataclasses.asdict(evaluation))))
+                      and r['evaluation'] == _read_back(dataclasses.asdict(evaluation)))
     return next((r for r in rows if same(r) and 'random_from' not in r), None)
 
 
@@ -124,10 +130,9 @@ def _saved_set(path, config, stats, log):
     except TfkipError as e:
         log(f'set: not read back ({e}); distilling again')
         return None
-    same = lambda a, b: json.loads(json.dumps(a)) == json.loads(json.dumps(b))
     prep = distilled_set.load_preprocessing(saved)
-    if (same(saved.metadata.get('config'), config.to_dict()) and prep is not None
-            and same(prep.describe(), stats.describe())):
+    if (saved.metadata.get('config') == _read_back(config.to_dict()) and prep is not None
+            and _read_back(prep.describe()) == _read_back(stats.describe())):
         return saved
     return None
 
