@@ -75,9 +75,11 @@ STEPS = {('rfad', 'mnist', 1): 400, ('rfad', 'cifar10', 1): 500, ('rfad', 'mnist
          # the rest of the hour for the exact-kernel KRR evaluations (4 on 1,000 test images,
          # then the full split: ~13 min for CIFAR-10 at 10/class, ~8 for MNIST, ~1 at 1/class).
          # FRePo MNIST 1/class stepped at 0.38 s, not 0.16, in its first run (2026-12-01, the
-         # machine otherwise idle): resized from 18000 steps after 1050 of them.
+         # machine otherwise idle): resized from 18000 steps after 1050 of them. FRePo MNIST
+         # 10/class stepped at 1.52 s, not 0.79 (2026-12-01, idle): resized from 3800 after 150;
+         # its final KRR on the full test split then took ~16 min, not ~8: 74.6 min in all.
          ('frepo', 'cifar10', 1): 6500, ('frepo', 'cifar10', 10): 2400,
-         ('frepo', 'mnist', 1): 8500, ('frepo', 'mnist', 10): 3800,
+         ('frepo', 'mnist', 1): 8500, ('frepo', 'mnist', 10): 1900,
          ('dm', 'cifar10', 1): 7000, ('dm', 'cifar10', 10): 4000, ('dm', 'mnist', 1): 9000,
          ('dm', 'mnist', 10): 6500}
 # Published finite ConvNet-3 figures at these sizes (CIFAR-10: KIP -> NN, RFAD, FRePo, RCIG),
