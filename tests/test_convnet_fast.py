@@ -120,7 +120,7 @@ def _vjps_agree(fast, reference, x, seed=1):
 @pytest.mark.parametrize('image_hw,depth,readout', [((16, 12), 3, 'flatten'), ((9, 7), 2, 'gap'),
                                                      ((9, 10), 2, 'flatten')])
 def test_hand_written_adjoints_equal_autodiff(image_hw, depth, readout):
-    """The pool, shift and pair-product adjoints (written for speed) against autodiff's
+    """The pool, shift and input-covariance adjoints (written for speed) against autodiff's
     transposes of the plain formulas, in float64."""
     with jax.enable_x64(True):
         rng = np.random.default_rng(0)
@@ -153,5 +153,3 @@ def test_hand_written_adjoints_equal_autodiff(image_hw, depth, readout):
         x2 = convnet_fast._shift(images[:2], radii)
         _vjps_agree(lambda a, b: convnet_fast._input(a[:, None, None, None], b[None]),
                     lambda a, b: (a[:, None, None, None] * b[None]).mean(-1), (images, x2))
-        _vjps_agree(lambda a, b: convnet_fast._product(a[:, None, None, None], b[None]),
-                    lambda a, b: a[:, None, None, None] * b[None], (images[..., 0], x2[..., 0]))

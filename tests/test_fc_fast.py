@@ -74,5 +74,5 @@ def test_relu_slope_derivative_ignores_a_rounding_gap():
     derivative must not turn that gap into a huge gradient (KIP-FC diverged to NaN)."""
     q = jnp.float32(1.)
     for s in (q, jnp.nextafter(q, 0.), jnp.float32(1. - 8 * np.finfo(np.float32).eps)):
-        ds, dq = jax.grad(lambda s, q: sum(relu.relu_map(s, q)), (0, 1))(s, q)
+        ds, dq = jax.grad(lambda s, q: sum(relu.relu_map(s, q, 1.)), (0, 1))(s, q)
         assert abs(float(ds)) < 1 and abs(float(dq)) < 1, (float(s), float(ds), float(dq))

@@ -33,13 +33,15 @@ zero where p + d falls outside the image: [2r+1, 2r+1, H, W] instead of [H, W, H
 S is the NNGP and T the NTK part. The variances v1, v2 at each ReLU come from running
 the same layers on the pairs (x, x) first, which costs N1 + N2 pairs against N1 * N2.
 
-Everything is differentiable with JAX (the ReLU map has a hand-written derivative that
-stays finite for identical images), and `kernel.make_kernel_fn` processes pairs in
-blocks whose size is chosen from the memory budget (`pairs_per_block`). Three linear
-steps have hand-written adjoints, exact and tested against autodiff's: the pool (a repeat,
-a shift and an interleave instead of 16 strided scatters), the shift (the skew run
-backwards) and the products of the pair axes (the sums over the pair axes added slice by
-slice): autodiff's versions of these made the gradient ~9x the forward pass on XLA:CPU.
+Everything is differentiable with JAX, and `kernel.make_kernel_fn` processes pairs in
+blocks whose size is chosen from the memory budget (`pairs_per_block`). The ReLU map has a
+hand-written VJP (finite for identical images; it keeps only its inputs and recomputes the
+map backwards, with the pair's variances as two factors, so no band of derivatives or of
+variance products is stored), and three linear steps have hand-written adjoints, exact and
+tested against autodiff's: the pool (a repeat, a shift and an interleave instead of 16
+strided scatters), the shift (the skew run backwards) and the input covariance (the sums
+over the pair axes added slice by slice): autodiff's versions of these made the gradient
+~9x the forward pass on XLA:CPU.
 """
 import dataclasses
 import functools
@@ -50,6 +52,7 @@ import numpy as np
 
 from tfkip.kernels.architectures import READOUTS
 from tfkip.kernels.blocks import blocked, to_blocks
+from tfkip.kernels.broadcast import like, unbroadcast
 from tfkip.kernels.relu import relu_map
 
 
@@ -201,9 +204,9 @@ def _conv(s, t, mask, w_var, b_var):
     return s, t
 
 
-def _relu(s, t, q):
-    """ReLU of bands s, t given q = v1[p] v2[p + d], the product of the pair's variances."""
-    s, slope = relu_map(s, q)
+def _relu(s, t, q1, q2):
+    """ReLU of bands s, t given the pair's variances q1 = v1[p], q2 = v2[p + d]."""
+    s, slope = relu_map(s, q1, q2)
     return s, None if t is None else t * slope
 
 
@@ -290,65 +293,13 @@ def _input_bwd(residuals, g):
     channels = x1.shape[-1]
 
     def cotangent(other, shape):
-        return jnp.stack([_unbroadcast(g * other[..., c], shape[:-1])
+        return jnp.stack([unbroadcast(g * other[..., c], shape[:-1])
                           for c in range(channels)], axis=-1) / channels
-    return (_like(cotangent(x2_shifted, x1.shape), x1),
-            _like(cotangent(x1, x2_shifted.shape), x2_shifted))
+    return (like(cotangent(x2_shifted, x1.shape), x1),
+            like(cotangent(x1, x2_shifted.shape), x2_shifted))
 
 
 _input.defvjp(_input_fwd, _input_bwd)
-
-
-@jax.custom_vjp
-def _product(a, b):
-    """a * b, broadcast; its cotangents are summed back to a's and b's shapes by
-    `_unbroadcast` (autodiff's sum over the pair axis is the slow reduction it avoids)."""
-    return a * b
-
-
-def _product_fwd(a, b):
-    return a * b, (a, b)
-
-
-def _product_bwd(residuals, g):
-    a, b = residuals
-    return _like(_unbroadcast(g * b, a.shape), a), _like(_unbroadcast(g * a, b.shape), b)
-
-
-_product.defvjp(_product_fwd, _product_bwd)
-
-
-def _like(cotangent, primal):
-    """`cotangent` summed over the `shard_map` axes it varies along and `primal` does not
-    (e.g. the support's, replicated, when the targets are split): what autodiff's transpose
-    of the implicit broadcast does for a binary op's hand-written adjoint."""
-    extra = tuple(sorted(_varying_axes(cotangent) - _varying_axes(primal)))
-    return jax.lax.psum(cotangent, extra) if extra else cotangent
-
-
-def _varying_axes(x):
-    """The mesh axes a value varies along inside `shard_map` (none outside it)."""
-    aval = jax.typeof(x)
-    mat = getattr(aval, 'manual_axis_type', None)  # JAX 0.10; `vma` in others
-    return frozenset(getattr(mat, 'varying', None) or getattr(aval, 'vma', None) or ())
-
-
-def _unbroadcast(a, shape):
-    """Sums `a` over the axes that broadcasting stretched from `shape`.
-
-    The image-pair axes lead (a is [N1, N2, ...]); XLA:CPU reduces over a leading axis
-    ~50x slower than it adds the same slices, so small leading axes are added slice by
-    slice (block sizes there are a handful of images; accelerators take larger blocks)."""
-    lead = a.ndim - len(shape)
-    axes = [i for i in range(a.ndim) if i < lead or (shape[i - lead] == 1 and a.shape[i] != 1)]
-    for axis in reversed(axes):
-        n = a.shape[axis]
-        a = (sum(jax.lax.index_in_dim(a, i, axis, keepdims=False) for i in range(n))
-             if n <= _UNROLLED_SUM else a.sum(axis))
-    return a.reshape(shape)
-
-
-_UNROLLED_SUM = 16
 
 
 def _propagate(s, plan, w_var, b_var, variances=None, ntk=False):
@@ -375,11 +326,11 @@ def _propagate(s, plan, w_var, b_var, variances=None, ntk=False):
             v = s[..., radii[0], radii[1], :, :]
             v_shifted = _shift(v, radii)
             seen.append((v, v_shifted))
-            q = _product(v[:, None, None], v_shifted)
+            q = v[:, None, None], v_shifted
         else:
             v1, v2_shifted = variances[i]
-            q = _product(v1[:, None, None, None], v2_shifted[None])
-        s, t = _relu(s, t, q)
+            q = v1[:, None, None, None], v2_shifted[None]
+        s, t = _relu(s, t, *q)
         if pool:
             s, t = _pool(s, t, radii, plan.radii[k + 1], plan.sizes[k + 1])
     return (_readout(s, plan), None if t is None else _readout(t, plan)), tuple(seen)

@@ -6,7 +6,7 @@ recursion on the Gram matrix, which neural-tangents also computes but with ~4x t
 time on XLA:CPU (its generic layers carry more state per pair than an FC net needs):
 
     input     S = W_std^2 <x1, x2> / D + b_std^2,  T = S,  v_i = W_std^2 |x_i|^2 / D + b_std^2
-    ReLU      S, slope = relu_map(S, v1 v2);  T = T * slope;  v_i = v_i / 2
+    ReLU      S, slope = relu_map(S, v1, v2);  T = T * slope;  v_i = v_i / 2
     Dense     S = W_std^2 S + b_std^2;  T = W_std^2 T + S;  v_i = W_std^2 v_i + b_std^2
 
 S is the NNGP and T the NTK after the readout Dense. One matmul per block of pairs; the
@@ -38,7 +38,7 @@ def fc_kernel(x1, x2, depth, w_std, b_std, kernel='ntk'):
     v1, v2 = dense(jnp.sum(x1 * x1, -1)), dense(jnp.sum(x2 * x2, -1))
     t = s
     for _ in range(depth):
-        s, slope = relu_map(s, v1[:, None] * v2[None, :])
+        s, slope = relu_map(s, v1[:, None], v2[None, :])
         t = t * slope
         s, v1, v2 = (w_var * a + b_var for a in (s, v1 / 2, v2 / 2))
         t = w_var * t + s
