@@ -26,8 +26,11 @@ WORKER = os.path.join(os.path.dirname(__file__), 'kip_worker.py')
 # entries near zero grows into visible differences within a few steps; the first step's
 # loss is compared tightly, the trajectory to float32-with-Adam tolerance: at most 1% of
 # the entries may differ by more than ATOL (an entry whose gradient is ~0 can move by a
-# good part of the learning rate on rounding alone), none by the learning rate.
-FIRST_RTOL, RTOL, ATOL = 1e-6, 2e-3, 5e-3
+# good part of the learning rate on rounding alone), none by the learning rate. The first
+# loss's tolerance is float32's for a sum over the target batch: the finite networks of
+# RFAD, FRePo and DM run their convolutions on each device's share of the targets, which
+# XLA:CPU rounds differently from the whole batch (RFAD's first loss: 5.1e-6 apart).
+FIRST_RTOL, RTOL, ATOL = 2e-5, 2e-3, 5e-3
 LEARNING_RATE = 0.05  # tests/kip_worker.py's
 
 
