@@ -326,11 +326,11 @@ def _propagate(s, plan, w_var, b_var, variances=None, ntk=False):
             v = s[..., radii[0], radii[1], :, :]
             v_shifted = _shift(v, radii)
             seen.append((v, v_shifted))
-            q = v[:, None, None], v_shifted
+            q1, q2 = v[:, None, None], v_shifted
         else:
             v1, v2_shifted = variances[i]
-            q = v1[:, None, None, None], v2_shifted[None]
-        s, t = _relu(s, t, *q)
+            q1, q2 = v1[:, None, None, None], v2_shifted[None]
+        s, t = _relu(s, t, q1, q2)
         if pool:
             s, t = _pool(s, t, radii, plan.radii[k + 1], plan.sizes[k + 1])
     return (_readout(s, plan), None if t is None else _readout(t, plan)), tuple(seen)
