@@ -78,6 +78,9 @@ STEPS = {('rfad', 'mnist', 1): 400, ('rfad', 'cifar10', 1): 500, ('rfad', 'mnist
          # machine otherwise idle): resized from 18000 steps after 1050 of them. FRePo MNIST
          # 10/class stepped at 1.52 s, not 0.79 (2026-12-01, idle): resized from 3800 after 150;
          # its final KRR on the full test split then took ~16 min, not ~8: 74.6 min in all.
+         # FRePo CIFAR-10 10/class with fixed labels stepped at 1.55-1.75 s (2026-12-01, idle),
+         # its learned-label row at 1.12 s (2026-11-30): the same work on a machine that has
+         # run 1.4-2x slower since; size new rows from recent step times.
          ('frepo', 'cifar10', 1): 6500, ('frepo', 'cifar10', 10): 2400,
          ('frepo', 'mnist', 1): 8500, ('frepo', 'mnist', 10): 1900,
          ('dm', 'cifar10', 1): 7000, ('dm', 'cifar10', 10): 4000, ('dm', 'mnist', 1): 9000,
@@ -214,9 +217,9 @@ full real test split (10,000 images): mean ± std over the seeds. Rows with the 
 subset (same images, protocol and seeds) share its networks: they are trained once, by the
 first such row (Keras on the CPU is deterministic here). "distill time" is the
 distillation's wall time on the machine named: its steps with their periodic held-out KRR
-checks on 1,000 test images, then (in brackets) the time after the last step, the final
-exact-kernel KRR on the full test split, which the 60-minute budget of the steps leaves
-out (older RFAD rows did not record the split: their total only). A method named
+checks on 1,000 test images, then (in brackets) the rest, almost all of it the final
+exact-kernel KRR on the full test split, an evaluation the 60-minute budget of the steps
+leaves out (older RFAD rows did not record the split: their total only). A method named
 with departures from its preset ("frepo, fixed labels, 1600 steps") is an ablation of it;
 one with fewer steps than the preset's row is shorter than the 60-minute budget.
 
