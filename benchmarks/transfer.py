@@ -281,10 +281,11 @@ def needed(rows):
     schedule would take at that row's time per step (from the step-0 check to the last)."""
     lines = []
     for r in sorted(rows, key=_key):
-        if (r['method'].split(',')[0] != 'frepo' or _steps_seconds(r) is None
+        seconds = _steps_seconds(r)
+        if (r['distill_config']['method'] != 'frepo' or seconds is None
                 or r['target'] is None or r['distilled_mean'] >= r['target']):
             continue
-        step = (_steps_seconds(r) - r['history'][0]['seconds']) / r['distill_steps']
+        step = (seconds - r['history'][0]['seconds']) / r['distill_steps']
         hours = step * FREPO_PUBLISHED['steps'] / 3600
         lines.append(f'- {r["dataset"]} {r["images_per_class"]}/class, {r["method"]}: '
                      f'{step:.2f} s a step of {r["distill_config"]["target_batch_size"]} '
