@@ -80,11 +80,14 @@ STEPS = {('rfad', 'mnist', 1): 400, ('rfad', 'cifar10', 1): 500, ('rfad', 'mnist
          # its final KRR on the full test split then took ~16 min, not ~8: 74.6 min in all.
          # FRePo CIFAR-10 10/class with fixed labels stepped at 1.55-1.75 s (2026-12-01, idle),
          # its learned-label row at 1.12 s (2026-11-30): the same work on a machine that has
-         # run 1.4-2x slower since; size new rows from recent step times.
+         # run 1.4-2x slower since; size new rows from recent step times. DM MNIST 10/class
+         # took 61.4 min for 6500 steps (0.57 s a step, 2026-12-01); rerun, it stepped at
+         # 0.83 s (2026-12-01, idle): resized to 3800 after 350; that run slowed to 0.93 s
+         # (its steps on course for ~62 min): resized to 3000 after 2350.
          ('frepo', 'cifar10', 1): 6500, ('frepo', 'cifar10', 10): 2400,
          ('frepo', 'mnist', 1): 8500, ('frepo', 'mnist', 10): 1900,
          ('dm', 'cifar10', 1): 7000, ('dm', 'cifar10', 10): 4000, ('dm', 'mnist', 1): 9000,
-         ('dm', 'mnist', 10): 6500}
+         ('dm', 'mnist', 10): 3000}
 # Published finite ConvNet-3 figures at these sizes (CIFAR-10: KIP -> NN, RFAD, FRePo, RCIG),
 # the yardstick for the rows; random subsets under the field's protocol are ~14-15 / 26-31%.
 PUBLISHED = {('cifar10', 1): 'KIP 49.9, RFAD 53.6, FRePo 46.8, RCIG 53.9',
