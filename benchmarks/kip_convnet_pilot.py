@@ -1,12 +1,15 @@
-"""Benchmark: which KIP loss learns faster per step for `kip_convnet.py`'s MNIST row, judged on
-a validation split carved from the training set (the test split is never seen).
+"""Benchmark: which KIP settings learn faster for `kip_convnet.py`'s MNIST row, judged on a
+validation split carved from the training set (the test split is never seen).
 
-Runs `kip_convnet.py`'s MNIST config with each loss for a few steps at a constant learning
-rate (a cosine over so few steps would be a different schedule) and records the KRR accuracy
-on the held-out training images every --eval-every steps. Writes
-`results/kip_convnet_pilot_<device>.{json,md}`.
+Runs `kip_convnet.py`'s MNIST config once per variant at a constant learning rate (a cosine
+over so few steps would be a different schedule) and records the KRR accuracy on the held-out
+training images every `eval_every` steps, with the wall time, so that variants with slower
+steps compare at equal time. A variant overrides fields of that config, `field=value` pairs
+joined by commas (`loss=mse`, `learning_rate=0.03`, `target_batch_size=300,steps=60`).
+Writes `results/kip_convnet_pilot_<device>.{json,md}`; a variant that is run again replaces
+its row, the others are kept.
 
-    python benchmarks/kip_convnet_pilot.py --data .data/mnist
+    python benchmarks/kip_convnet_pilot.py --data .data/mnist --variants loss=mse loss=platt
 """
 import argparse
 import dataclasses
@@ -22,8 +25,8 @@ import numpy as np  # noqa: E402
 
 from tfkip import preprocess, sources  # noqa: E402
 from tfkip._io import write_text  # noqa: E402
-from tfkip.distill.config import LOSSES  # noqa: E402
 from tfkip.distill.train import distill  # noqa: E402
+from tfkip.errors import TfkipError  # noqa: E402
 from tfkip.sources.dataset import LabeledImages  # noqa: E402
 
 from _machine import device_tag  # noqa: E402
@@ -37,24 +40,64 @@ def split(train, size, seed):
     return part(order[size:], 'train less validation'), part(order[:size], 'validation')
 
 
-def markdown(rows, args):
+# The fields a variant may override, each parsed as its type in `DistillConfig`.
+VARIED = {'loss': str, 'learning_rate': float, 'target_batch_size': int, 'steps': int,
+          'eval_every': int, 'reg': float, 'learn_labels': bool, 'learn_hparams': bool}
+
+
+def parse_variant(text):
+    """'field=value,...' -> {field: value} over `VARIED`; a TfkipError names a bad pair."""
+    fields = {}
+    for pair in text.split(','):
+        name, sep, value = pair.partition('=')
+        if not sep or name not in VARIED:
+            raise TfkipError(f'--variants: {pair!r} is not field=value with field one of '
+                             f'{", ".join(VARIED)}')
+        kind = VARIED[name]
+        if kind is bool:
+            if value not in ('true', 'false'):
+                raise TfkipError(f'--variants: {name} takes true or false, not {value!r}')
+            fields[name] = value == 'true'
+        else:
+            try:
+                fields[name] = kind(value)
+            except ValueError:
+                raise TfkipError(
+                    f'--variants: {name} takes {kind.__name__} values, not {value!r}') from None
+    return fields
+
+
+def curve(history):
+    """'step (minutes): accuracy, ...' from the start's time."""
+    t0 = history[0]['seconds']
+    return ', '.join(f'{h["step"]} ({(h["seconds"] - t0) / 60:.1f} min): '
+                     f'{100 * h["eval_accuracy"]:.2f}%' for h in history)
+
+
+def markdown(rows):
+    first = rows[0]
     lines = [
-        '# KIP-ConvNet MNIST 1 image/class: loss per step on a validation split',
+        '# KIP-ConvNet MNIST 1 image/class: settings compared on a validation split',
         '',
         f'Written by `benchmarks/kip_convnet_pilot.py`: `kip_convnet.py`\'s MNIST config '
-        f'(NNGP, {rows[0]["config"]["target_batch_size"]} targets, labels learned), Adam '
-        f'{args.lr} constant, {args.steps} steps; KRR accuracy on {args.validation:,} '
-        f'training images held out of the distillation (seed {args.seed}). Machine: '
-        f'{rows[0]["machine"]["cpu"]}, {rows[0]["machine"]["cores"]} cores.',
+        f'(NNGP ConvNet, labels learned, Adam at a constant learning rate) with each variant\'s '
+        f'fields changed; KRR accuracy on {first["validation"]:,} training images held out of '
+        f'the distillation (seed {first["validation_seed"]}), never the test split. Minutes '
+        'count from the first evaluation and include the later ones. Machine: '
+        f'{first["machine"]["cpu"]}, {first["machine"]["cores"]} cores.',
         '',
-        '| loss | ' + ' | '.join(f'step {h["step"]}' for h in rows[0]['history'])
-        + ' | seconds per step |',
-        '|---|' + '---|' * (len(rows[0]['history']) + 1),
+        '| variant | loss | Adam lr | targets | steps | seconds per step | minutes | last '
+        'validation accuracy | run on |',
+        '|---|---|---|---|---|---|---|---|---|',
     ]
     for r in rows:
-        lines.append(f'| {r["loss"]} | ' + ' | '.join(f'{100 * h["eval_accuracy"]:.2f}%'
-                                                   for h in r['history'])
-                     + f' | {r["seconds_per_step"]:.2f} |')
+        c, h = r['config'], r['history']
+        lines.append(f'| `{r["variant"]}` | {c["loss"]} | {c["learning_rate"]} | '
+                     f'{c["target_batch_size"]} | {c["steps"]} | {r["seconds_per_step"]:.2f} | '
+                     f'{(h[-1]["seconds"] - h[0]["seconds"]) / 60:.1f} | '
+                     f'{100 * h[-1]["eval_accuracy"]:.2f}% | {r.get("date", "-")} |')
+    lines += ['', 'Validation curves (step (minutes): accuracy):', '']
+    lines += [f'- `{r["variant"]}`: {curve(r["history"])}' for r in rows]
     return '\n'.join(lines) + '\n'
 
 
@@ -62,36 +105,62 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--data', default='.data/mnist',
                         help='extracted MNIST ImageFolder (default: %(default)s)')
-    parser.add_argument('--steps', type=int, default=50, help='steps per loss (default: 50)')
+    parser.add_argument('--variants', nargs='+', default=['loss=mse', 'loss=platt'],
+                        metavar='FIELD=VALUE[,...]',
+                        help=f'one run per variant, each overriding fields of the config: '
+                             f'{", ".join(VARIED)} (default: %(default)s)')
+    parser.add_argument('--steps', type=int, default=50,
+                        help='steps of a variant that does not set them (default: 50)')
     parser.add_argument('--eval-every', type=int, default=25,
-                        help='steps between validation evaluations (default: 25)')
+                        help='steps between validation evaluations of a variant that does not '
+                             'set them (default: 25)')
     parser.add_argument('--lr', type=float, default=RUNS['mnist'].learning_rate,
-                        help='constant Adam learning rate (default: %(default)s)')
+                        help='constant Adam learning rate of a variant that does not set it '
+                             '(default: %(default)s)')
     parser.add_argument('--validation', type=int, default=2000,
                         help='training images held out for validation (default: 2000)')
     parser.add_argument('--seed', type=int, default=123,
                         help='seed of the validation split (default: 123)')
     args = parser.parse_args(argv)
-    train, val = split(sources.load(args.data, 'train'), args.validation, args.seed)
+    try:
+        configs = {text: dataclasses.replace(
+            RUNS['mnist'], **{'steps': args.steps, 'learning_rate': args.lr,
+                              'eval_every': args.eval_every, **parse_variant(text)},
+            lr_schedule='constant', eval_size=None, checkpoint_every=0)
+            for text in args.variants}
+    except TfkipError as e:
+        parser.error(str(e))
+    stem = os.path.join(HERE, 'results', f'kip_convnet_pilot_{device_tag(jax.devices()[0])}')
+    rows = []
+    if os.path.exists(stem + '.json'):
+        with open(stem + '.json') as f:
+            rows = [r for r in json.load(f) if r['variant'] not in configs]
+        # Only rows judged on the same split compare; the others stay until moved by hand.
+        other = {(r['validation'], r['validation_seed']) for r in rows} - {
+            (args.validation, args.seed)}
+        if other:
+            parser.error(f'--validation/--seed: {stem}.json holds rows judged on another split '
+                         f'({", ".join(f"{n} images, seed {s}" for n, s in sorted(other))}); '
+                         'use those or move the file')
+    try:
+        train = sources.load(args.data, 'train')
+    except TfkipError as e:
+        parser.error(f'--data {args.data}: {e}')
+    train, val = split(train, args.validation, args.seed)
     stats = preprocess.fit(PREPROCESSING['mnist'], train)
     train, val = preprocess.transform(stats, train), preprocess.transform(stats, val)
-    rows = []
-    for loss in LOSSES:
-        config = dataclasses.replace(
-            RUNS['mnist'], loss=loss, steps=args.steps, learning_rate=args.lr,
-            lr_schedule='constant', eval_every=args.eval_every, eval_size=None,
-            checkpoint_every=0)
+    for text, config in configs.items():
         start = time.time()
         history = distill(config, train, eval_data=val).metadata['history']
         steps_s = history[-1]['seconds'] - history[0]['seconds']  # evaluations included
-        rows.append({'loss': loss, 'history': history, 'seconds': time.time() - start,
-                     'seconds_per_step': steps_s / args.steps, 'config': config.to_dict(),
-                     'machine': machine()})
-        print(f'{loss}: ' + ', '.join(f'{h["step"]}: {100 * h["eval_accuracy"]:.2f}%'
-                                      for h in history), flush=True)
-    stem = os.path.join(HERE, 'results', f'kip_convnet_pilot_{device_tag(jax.devices()[0])}')
-    write_text(stem + '.json', json.dumps(rows, indent=2) + '\n')
-    write_text(stem + '.md', markdown(rows, args))
+        rows.append({'variant': text, 'history': history, 'seconds': time.time() - start,
+                     'seconds_per_step': steps_s / config.steps, 'config': config.to_dict(),
+                     'validation': args.validation, 'validation_seed': args.seed,
+                     'date': time.strftime('%Y-%m-%d'), 'machine': machine()})
+        print(f'{text}: {curve(history)}', flush=True)
+        # Written after each variant, so a stopped run keeps the variants it finished.
+        write_text(stem + '.json', json.dumps(rows, indent=2) + '\n')
+        write_text(stem + '.md', markdown(rows))
     return 0
 
 
