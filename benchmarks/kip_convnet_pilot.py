@@ -23,8 +23,9 @@ from kip_convnet import HERE, PREPROCESSING, RUNS, machine  # configures XLA bef
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tfkip import preprocess, sources  # noqa: E402
+from tfkip import options, preprocess, sources  # noqa: E402
 from tfkip._io import write_text  # noqa: E402
+from tfkip.distill.config import DistillConfig  # noqa: E402
 from tfkip.distill.train import distill  # noqa: E402
 from tfkip.errors import TfkipError  # noqa: E402
 from tfkip.sources.dataset import LabeledImages  # noqa: E402
@@ -40,31 +41,36 @@ def split(train, size, seed):
     return part(order[size:], 'train less validation'), part(order[:size], 'validation')
 
 
-# The fields a variant may override, each parsed as its type in `DistillConfig`.
-VARIED = {'loss': str, 'learning_rate': float, 'target_batch_size': int, 'steps': int,
-          'eval_every': int, 'reg': float, 'learn_labels': bool, 'learn_hparams': bool}
+# The `DistillConfig` fields a variant may set; their types and choices are the config's own
+# options (`tfkip.options`).
+VARIED = ('loss', 'learning_rate', 'target_batch_size', 'steps', 'eval_every', 'reg',
+          'learn_labels', 'learn_hparams')
+
+
+class _VariantParser(argparse.ArgumentParser):
+    def error(self, message):
+        raise TfkipError(f'--variants: {message}')
 
 
 def parse_variant(text):
-    """'field=value,...' -> {field: value} over `VARIED`; a TfkipError names a bad pair."""
-    fields = {}
+    """'field=value,...' -> {field: value}, each value parsed by its `DistillConfig` option
+    (booleans as true / false); a TfkipError names a bad pair."""
+    parser = _VariantParser(add_help=False)
+    names = options.add_fields(parser, DistillConfig, only=VARIED)
+    switches = {f.name for f in dataclasses.fields(DistillConfig) if f.type is bool}
+    argv = []
     for pair in text.split(','):
         name, sep, value = pair.partition('=')
         if not sep or name not in VARIED:
             raise TfkipError(f'--variants: {pair!r} is not field=value with field one of '
                              f'{", ".join(VARIED)}')
-        kind = VARIED[name]
-        if kind is bool:
+        if name in switches:
             if value not in ('true', 'false'):
                 raise TfkipError(f'--variants: {name} takes true or false, not {value!r}')
-            fields[name] = value == 'true'
+            argv.append(options.flag(name if value == 'true' else 'no_' + name))
         else:
-            try:
-                fields[name] = kind(value)
-            except ValueError:
-                raise TfkipError(
-                    f'--variants: {name} takes {kind.__name__} values, not {value!r}') from None
-    return fields
+            argv.append(f'{options.flag(name)}={value}')
+    return options.given(parser.parse_args(argv), names)
 
 
 def curve(history):
@@ -95,7 +101,7 @@ def markdown(rows):
         lines.append(f'| `{r["variant"]}` | {c["loss"]} | {c["learning_rate"]} | '
                      f'{c["target_batch_size"]} | {c["steps"]} | {r["seconds_per_step"]:.2f} | '
                      f'{(h[-1]["seconds"] - h[0]["seconds"]) / 60:.1f} | '
-                     f'{100 * h[-1]["eval_accuracy"]:.2f}% | {r.get("date", "-")} |')
+                     f'{100 * h[-1]["eval_accuracy"]:.2f}% | {r["date"]} |')
     lines += ['', 'Validation curves (step (minutes): accuracy):', '']
     lines += [f'- `{r["variant"]}`: {curve(r["history"])}' for r in rows]
     return '\n'.join(lines) + '\n'
