@@ -9,7 +9,7 @@ joined by commas (`loss=mse`, `learning_rate=0.03`, `target_batch_size=300,steps
 Writes `results/kip_convnet_pilot_<device>.{json,md}`; a variant that is run again replaces
 its row, the others are kept.
 
-    python benchmarks/kip_convnet_pilot.py --data .data/mnist --variants loss=mse loss=platt
+    python benchmarks/kip_convnet_pilot.py --lr 0.01 --variants loss=mse loss=platt
 """
 import argparse
 import dataclasses
