@@ -125,6 +125,13 @@ def run(dataset, data_root, runs_dir):
             'history': history, 'config': config.to_dict(), 'machine': machine()}
 
 
+def curve(history, since=0.0):
+    """'step (minutes): accuracy, ...' of a run's history, minutes counted from `since`
+    seconds into the run."""
+    return ', '.join(f'{h["step"]} ({(h["seconds"] - since) / 60:.1f} min): '
+                     f'{100 * h["eval_accuracy"]:.2f}%' for h in history)
+
+
 def markdown(rows):
     lines = [
         '# KIP with the exact ConvNet kernel, 1 image per class, 2 hours of the 2-core CPU',
@@ -163,11 +170,8 @@ def markdown(rows):
             lines.append(f'| {r["dataset"]} | {f["method"]}, {f["steps"]} steps | '
                          f'{100 * f["krr_accuracy"]:.2f}% | {f["seconds"] / 60:.1f} min | '
                          f'{"-" if then is None else f"{100 * then:.1f}%"} |')
-    lines += ['', 'Held-out curve (step, minutes: accuracy on 1,000 test images):', '']
-    for r in rows:
-        curve = ', '.join(f'{h["step"]} ({h["seconds"] / 60:.0f} min): '
-                          f'{100 * h["eval_accuracy"]:.1f}%' for h in r['history'])
-        lines.append(f'- {r["dataset"]}: {curve}')
+    lines += ['', 'Held-out curve (step (minutes): accuracy on 1,000 test images):', '']
+    lines += [f'- {r["dataset"]}: {curve(r["history"])}' for r in rows]
     return '\n'.join(lines) + '\n'
 
 

@@ -18,7 +18,8 @@ import os
 import sys
 import time
 
-from kip_convnet import HERE, PREPROCESSING, RUNS, machine  # configures XLA before JAX starts
+# kip_convnet configures XLA before JAX starts.
+from kip_convnet import HERE, PREPROCESSING, RUNS, curve, machine
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
@@ -73,13 +74,6 @@ def parse_variant(text):
     return options.given(parser.parse_args(argv), names)
 
 
-def curve(history):
-    """'step (minutes): accuracy, ...' from the start's time."""
-    t0 = history[0]['seconds']
-    return ', '.join(f'{h["step"]} ({(h["seconds"] - t0) / 60:.1f} min): '
-                     f'{100 * h["eval_accuracy"]:.2f}%' for h in history)
-
-
 def markdown(rows):
     first = rows[0]
     lines = [
@@ -103,7 +97,8 @@ def markdown(rows):
                      f'{(h[-1]["seconds"] - h[0]["seconds"]) / 60:.1f} | '
                      f'{100 * h[-1]["eval_accuracy"]:.2f}% | {r["date"]} |')
     lines += ['', 'Validation curves (step (minutes): accuracy):', '']
-    lines += [f'- `{r["variant"]}`: {curve(r["history"])}' for r in rows]
+    lines += [f'- `{r["variant"]}`: {curve(r["history"], r["history"][0]["seconds"])}'
+              for r in rows]
     return '\n'.join(lines) + '\n'
 
 
@@ -163,7 +158,7 @@ def main(argv=None):
                      'seconds_per_step': steps_s / config.steps, 'config': config.to_dict(),
                      'validation': args.validation, 'validation_seed': args.seed,
                      'date': time.strftime('%Y-%m-%d'), 'machine': machine()})
-        print(f'{text}: {curve(history)}', flush=True)
+        print(f'{text}: {curve(history, history[0]["seconds"])}', flush=True)
         # Written after each variant, so a stopped run keeps the variants it finished.
         write_text(stem + '.json', json.dumps(rows, indent=2) + '\n')
         write_text(stem + '.md', markdown(rows))
