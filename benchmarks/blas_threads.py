@@ -16,8 +16,9 @@ each setting over all its timings, and their ratio.
 import argparse
 import json
 import os
-import subprocess
 import sys
+
+from _child import run_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHAPE = (28, 28, 1)
@@ -46,11 +47,8 @@ def child(steps, repeats):
 
 
 def measure(threads, steps, repeats):
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads))
-    out = subprocess.run([sys.executable, __file__, '--child', '--steps', str(steps),
-                          '--repeats', str(repeats)], env=env, cwd=HERE, check=True,
-                         capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return run_json(__file__, ['--child', '--steps', steps, '--repeats', repeats],
+                    env={'OPENBLAS_NUM_THREADS': str(threads)})
 
 
 def markdown(result):

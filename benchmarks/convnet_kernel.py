@@ -18,10 +18,10 @@ import json
 import os
 import platform
 import resource
-import subprocess
 import sys
 import time
 
+from _child import run_json
 from _machine import cpu_name, device_tag
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -97,10 +97,8 @@ def main(argv=None):
         for implementation in IMPLEMENTATIONS:
             images = args.nt_images if implementation == 'neural_tangents' else args.fast_images
             print(f'{implementation} {kernel}: {images}x{images} ...', flush=True)
-            out = subprocess.run(
-                [sys.executable, __file__, '--worker', implementation, kernel, str(images),
-                 '--repeats', str(args.repeats)], check=True, capture_output=True, text=True)
-            runs[implementation, kernel] = json.loads(out.stdout.strip().splitlines()[-1])
+            runs[implementation, kernel] = run_json(
+                __file__, ['--worker', implementation, kernel, images, '--repeats', args.repeats])
             print(f'  {runs[implementation, kernel]["entries_per_s"]:.1f} entries/s', flush=True)
 
     import numpy as np

@@ -18,9 +18,10 @@ setting and its ratio to TF's default.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
+
+from _child import run_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # name -> (environment, TF intra-op threads, TF inter-op threads); 0: TF's default.
@@ -63,10 +64,8 @@ def child(intra, inter, short, long):
 
 def measure(name, short, long):
     env, intra, inter = SETTINGS[name]
-    out = subprocess.run([sys.executable, __file__, '--child', str(intra), str(inter),
-                          '--steps', str(short), str(long)], env=dict(os.environ, **env),
-                         cwd=HERE, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])['seconds']
+    return run_json(__file__, ['--child', intra, inter, '--steps', short, long],
+                    env=env)['seconds']
 
 
 def markdown(result):
@@ -105,11 +104,9 @@ def main(argv=None):
     if args.child:
         return child(*args.child, short, long)
 
-    import numpy as np
+    from importlib.metadata import version
 
-    from tfkip._tf import tf
-    tf()  # before Keras imports it, so that its start-up notes are filtered
-    import keras
+    import numpy as np
 
     from _machine import cpu_name
     from _timing import write_results
@@ -121,8 +118,9 @@ def main(argv=None):
                 seconds[workload][name].append(s)
             print(f'round {round_ + 1}, {name}: ' + ', '.join(
                 f'{w} {seconds[w][name][-1] * 1e3:.1f} ms' for w in WORKLOADS), flush=True)
-    result = {'machine': f'{cpu_name()}, {os.cpu_count()} cores', 'tf': tf().__version__,
-              'keras': keras.__version__, 'date': time.strftime('%Y-%m-%d %H:%M'),
+    result = {'machine': f'{cpu_name()}, {os.cpu_count()} cores',
+              'tf': version('tensorflow'), 'keras': version('keras'),
+              'date': time.strftime('%Y-%m-%d %H:%M'),
               'rounds': args.rounds, 'steps': [short, long], 'seconds': seconds,
               'median_s': {w: {s: float(np.median(t)) for s, t in row.items()}
                            for w, row in seconds.items()}}
