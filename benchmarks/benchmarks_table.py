@@ -186,10 +186,14 @@ def convnet_step_note():
         return 'no ConvNet KIP run is recorded on this machine'
     with open(path) as f:
         rows = json.load(f)
+    transfer = lambda t: (f'; its set trains the `standard` protocol\'s ConvNet to '
+                          f'{100 * t["distilled_mean"]:.1f}% ± {100 * t["distilled_std"]:.1f}, '
+                          f'a random subset to {100 * t["random_mean"]:.1f}%')
     return ('reached ' + ', '.join(
         f'{100 * r["accuracy"]:.1f}% on {r["dataset"]} ({r["steps"]} steps of '
         f'{r["config"]["target_batch_size"]} targets, {r["seconds"] / 60:.0f} min on '
-        f'{len(r["machine"]["affinity"])} of the {r["machine"]["cores"]} cores)' for r in rows)
+        f'{len(r["machine"]["affinity"])} of the {r["machine"]["cores"]} cores'
+        f'{transfer(r["transfer"]) if "transfer" in r else ""})' for r in rows)
         + ' at 1 image per class (`benchmarks/results/kip_convnet_cpu.md`)')
 
 

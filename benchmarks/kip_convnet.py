@@ -5,15 +5,18 @@ Distils each training set with KIP on tfkip's exact ConvNet kernel (`convnet_fas
 initialised from real images, labels learned, and records the held-out KRR curve against wall
 time and the final KRR accuracy on the full test split. Beside it: the RFAD rows of
 `results/transfer.json` (same kernel family and preprocessing, their own budget), read from
-that file, with KIP's accuracy at RFAD's wall time. Writes `results/kip_convnet_<device>.{json,
-md,png}`; the distilled sets go to --runs-dir, where an interrupted run resumes from its
-checkpoint.
+that file, with KIP's accuracy at RFAD's wall time. With --transfer, a saved set also trains the
+`standard` protocol's Keras ConvNet (KIP -> NN, issue 19), beside the random real subset it
+started from, 5 seeds each, tested on the full test split. Writes
+`results/kip_convnet_<device>.{json,md,png}`; the distilled sets go to --runs-dir, where an
+interrupted run resumes from its checkpoint.
 
     mkdir -p .data/mnist .data/cifar10
     tar xzf ../shared/datasets/mnist-png-imagefolder.tar.gz -C .data/mnist
     tar xzf ../shared/datasets/cifar10-jpeg-imagefolder.tar.gz -C .data/cifar10
     python benchmarks/kip_convnet.py --datasets mnist                   # both cores
     taskset -c 1 python benchmarks/kip_convnet.py --datasets cifar10    # one core
+    python benchmarks/kip_convnet.py --transfer mnist                   # the saved set
 
 The recorded MNIST row ran alone on both cores; the CIFAR-10 row on one core, beside an
 earlier MNIST run on the other.
@@ -32,11 +35,12 @@ configure_xla_cpu()  # before JAX starts its CPU backend
 
 import jax  # noqa: E402
 
-from tfkip import preprocess, sources  # noqa: E402
+from tfkip import augment, preprocess, sources  # noqa: E402
 from tfkip._io import write_text  # noqa: E402
 from tfkip.distill.train import DistillConfig, distill, evaluate_start  # noqa: E402
 from tfkip.formats import distilled_set  # noqa: E402
 from tfkip.kernels.kernel import KernelConfig  # noqa: E402
+from tfkip.transfer.train import protocol, train_and_evaluate  # noqa: E402
 
 from _machine import cpu_name, device_tag  # noqa: E402
 
@@ -100,15 +104,24 @@ def at_time(history, seconds):
     return done[-1]['eval_accuracy'] if done else None
 
 
-def run(dataset, data_root, runs_dir):
-    config = RUNS[dataset]
+def _data(dataset, data_root):
+    """(source, stats, train, test): `dataset`'s splits in the row's preprocessing."""
     source = sources.open_source(os.path.join(data_root, dataset))
     train, test = sources.load_split(source, 'train'), sources.load_split(source, 'test')
     stats = preprocess.fit(PREPROCESSING[dataset], train)
-    train, test = preprocess.transform(stats, train), preprocess.transform(stats, test)
+    return source, stats, preprocess.transform(stats, train), preprocess.transform(stats, test)
+
+
+def _workdir(runs_dir, dataset):
+    return os.path.join(runs_dir, f'kip_convnet_{dataset}_ipc1')
+
+
+def run(dataset, data_root, runs_dir):
+    config = RUNS[dataset]
+    source, stats, train, test = _data(dataset, data_root)
     print(f'== KIP-ConvNet {dataset}, 1 image/class, {config.steps} steps', flush=True)
     baseline = evaluate_start(config, train, test)[2]['accuracy']
-    workdir = os.path.join(runs_dir, f'kip_convnet_{dataset}_ipc1')
+    workdir = _workdir(runs_dir, dataset)
     result = distill(config, train, eval_data=test, workdir=workdir)
     distilled_set.save(dataclasses.replace(result, metadata=dict(
         result.metadata, preprocessing={'prepared': False, **stats.describe()},
@@ -123,6 +136,38 @@ def run(dataset, data_root, runs_dir):
             'target': TARGET.get(dataset), 'steps': result.metadata['steps'],
             'seconds': max(wall, history[-1]['seconds'] if history else 0.0),
             'history': history, 'config': config.to_dict(), 'machine': machine()}
+
+
+def saved_set(dataset, runs_dir):
+    """The set `run` saved for `dataset`, or a one-line reason why there is none."""
+    path = _workdir(runs_dir, dataset) + '.set'
+    if not os.path.exists(path + '.npz'):
+        return f'no set {path}.npz: pass --datasets {dataset}'
+    saved = distilled_set.load(path)
+    if saved.metadata.get('config') != json.loads(json.dumps(RUNS[dataset].to_dict())):
+        return f'{path}.npz was distilled with other settings than RUNS[{dataset!r}]'
+    return saved
+
+
+def transfer(dataset, saved, data_root, seeds):
+    """The `standard` protocol on `dataset`'s saved set (its learned labels, so the soft-label
+    loss) and on the random class-balanced subset distillation started from (one-hot labels):
+    {'protocol', 'seeds', 'loss', 'distilled_*', 'random_*' (mean, std, accuracies),
+    'evaluation'}."""
+    _, _, train, test = _data(dataset, data_root)
+    print(f'== KIP-ConvNet {dataset} set -> standard protocol, seeds {list(seeds)}', flush=True)
+    evaluation = protocol('standard', seeds=tuple(seeds),
+                          augmentation=augment.for_dataset('kip_' + dataset))
+    log = lambda what: lambda seed, acc: print(f'   {what} seed {seed}: {acc:.4f}', flush=True)
+    distilled = train_and_evaluate(evaluation, saved.images, saved.labels, test.images,
+                                   test.labels, architecture='convnet', progress=log('KIP set'))
+    images, labels, _ = evaluate_start(RUNS[dataset], train, test)
+    random = train_and_evaluate(evaluation, images, labels, test.images, test.labels,
+                                architecture='convnet', progress=log('random subset'))
+    return {'protocol': 'standard', 'seeds': list(seeds), 'loss': distilled['loss'],
+            **{f'{name}_{k}': r[k] for name, r in (('distilled', distilled), ('random', random))
+               for k in ('mean', 'std', 'accuracies')},
+            'evaluation': dataclasses.asdict(evaluation)}
 
 
 def curve(history, since=0.0):
@@ -170,6 +215,22 @@ def markdown(rows):
             lines.append(f'| {r["dataset"]} | {f["method"]}, {f["steps"]} steps | '
                          f'{100 * f["krr_accuracy"]:.2f}% | {f["seconds"] / 60:.1f} min | '
                          f'{"-" if then is None else f"{100 * then:.1f}%"} |')
+    done = [r for r in rows if 'transfer' in r]
+    if done:
+        lines += ['', 'KIP -> NN (`--transfer`): the set trains the `standard` protocol\'s Keras '
+                  'ConvNet (ConvNet-3 width 128, instance norm, SGD, 1000 epochs, DSA; the '
+                  'learned labels through the soft-label loss), beside the random subset the '
+                  'distillation started from (one-hot labels, cross-entropy), each once per seed, '
+                  'tested on the full test split: mean ± std.', '',
+                  '| dataset | KIP set | random subset | distilled - random | loss | seeds |',
+                  '|---|---|---|---|---|---|']
+        for r in done:
+            t = r['transfer']
+            lines.append(f'| {r["dataset"]} | **{100 * t["distilled_mean"]:.2f}% ± '
+                         f'{100 * t["distilled_std"]:.2f}** | {100 * t["random_mean"]:.2f}% ± '
+                         f'{100 * t["random_std"]:.2f} | '
+                         f'{100 * (t["distilled_mean"] - t["random_mean"]):+.2f} | {t["loss"]} | '
+                         f'{len(t["seeds"])} |')
     lines += ['', 'Held-out curve (step (minutes): accuracy on 1,000 test images):', '']
     lines += [f'- {r["dataset"]}: {curve(r["history"])}' for r in rows]
     return '\n'.join(lines) + '\n'
@@ -204,6 +265,12 @@ def main(argv=None):
                              '%(default)s)')
     parser.add_argument('--runs-dir', default='runs/benchmarks',
                         help='checkpoints and distilled sets (default: %(default)s)')
+    parser.add_argument('--transfer', nargs='*', choices=sorted(RUNS), default=[],
+                        help='datasets whose saved sets (in --runs-dir) then train the standard '
+                             'protocol\'s Keras networks, beside the random subset they started '
+                             'from (KIP -> NN)')
+    parser.add_argument('--seeds', type=int, default=5, help='networks per set (default: '
+                        '%(default)s)')
     args = parser.parse_args(argv)
     stem = os.path.join(HERE, 'results', f'kip_convnet_{device_tag(jax.devices()[0])}')
     new = [run(d, args.data, args.runs_dir) for d in args.datasets]
@@ -215,6 +282,16 @@ def main(argv=None):
     rows = sorted(rows + new, key=lambda r: list(RUNS).index(r['dataset']))
     if not rows:
         parser.error(f'no rows in {stem}.json yet: pass --datasets')
+    saved = {d: saved_set(d, args.runs_dir) for d in args.transfer}
+    for dataset, found in saved.items():  # every one checked before hours of training
+        if dataset not in {r['dataset'] for r in rows}:
+            parser.error(f'--transfer: no {dataset} row in {stem}.json: pass --datasets {dataset}')
+        if isinstance(found, str):
+            parser.error(f'--transfer: {found}')
+    for row in rows:
+        if row['dataset'] in saved:
+            row['transfer'] = transfer(row['dataset'], saved[row['dataset']], args.data,
+                                       range(args.seeds))
     write_text(stem + '.json', json.dumps(rows, indent=2) + '\n')
     write_text(stem + '.md', markdown(rows))
     plot(rows, stem + '.png')
