@@ -272,6 +272,8 @@ def main(argv=None):
     parser.add_argument('--seeds', type=int, default=5, help='networks per set (default: '
                         '%(default)s)')
     args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error(f'--seeds: at least 1, got {args.seeds}')
     stem = os.path.join(HERE, 'results', f'kip_convnet_{device_tag(jax.devices()[0])}')
     new = [run(d, args.data, args.runs_dir) for d in args.datasets]
     # Re-read just before writing: a run on the other core may have written its row meanwhile.
