@@ -51,6 +51,7 @@ from _sections import replace_section  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, 'results', 'transfer.json')
 BENCHMARKS_MD = os.path.join(HERE, '..', 'BENCHMARKS.md')
+README_MD = os.path.join(HERE, '..', 'README.md')
 KERNEL = KernelConfig('convnet', depth=3, kernel='nngp')
 # Per method, its settings; steps come from STEPS, sized per row to the 60-minute CPU budget
 # of issues 19 and 24. RFAD: the transfer preset of `tfkip run` (tfkip.pipeline.RUN_DEFAULTS).
@@ -315,6 +316,27 @@ def needed(rows):
             'target (steps of more targets take longer):\n\n' + '\n'.join(lines) + '\n')
 
 
+def summary(rows):
+    """Markdown for the README: each row's mean accuracy by method (ablations on their own
+    lines) and by dataset and size, beside the random subset, linking to the full table."""
+    cells = sorted({(r['dataset'], r['images_per_class']) for r in rows})
+    head = ' | '.join(f'{d} {i}/class' for d, i in cells)
+    lines = [f'| `standard` protocol, 5 seeds | {head} |', '|---|' + '---|' * len(cells)]
+    found = {(r['method'], r['dataset'], r['images_per_class']): r for r in rows}
+    order = list(PRESETS)
+    for method in sorted({r['method'] for r in rows},
+                         key=lambda m: (order.index(m.split(',')[0]), m)):
+        lines.append(f'| {method} | ' + ' | '.join(
+            f'{100 * found[method, d, i]["distilled_mean"]:.1f}%'
+            if (method, d, i) in found else '-' for d, i in cells) + ' |')
+    random = {(r['dataset'], r['images_per_class']): r['random_mean'] for r in rows}
+    lines.append('| random real images | ' + ' | '.join(
+        f'{100 * random[c]:.1f}%' for c in cells) + ' |')
+    return ('\n'.join(lines) + '\n\nEach set distilled in about an hour of a 2-core CPU; '
+            'every figure, with its std, time and machine, is in '
+            '[BENCHMARKS.md](BENCHMARKS.md).\n')
+
+
 def plot(rows, path):
     """Accuracy against images per class, distilled and random, one panel per dataset."""
     import matplotlib
@@ -390,6 +412,7 @@ def main(argv=None):
     plot(rows, os.path.join(HERE, 'results', 'transfer.png'))
     write_text(os.path.join(HERE, 'results', 'transfer.md'), table)
     replace_section(BENCHMARKS_MD, 'transfer', SECTION + table)
+    replace_section(README_MD, 'results', summary(rows))
     print(table)
 
 
