@@ -6,12 +6,21 @@ import numpy as np
 import pytest
 
 from tfkip import augment
-from tfkip.augment import dsa
+from tfkip.augment import dsa, transforms
 from tfkip.errors import TfkipError
 
 
 def images(n=6, size=16, channels=3, seed=0):
     return np.random.default_rng(seed).normal(size=(n, size, size, channels)).astype(np.float32)
+
+
+def draws(n, seed=0):
+    return np.random.default_rng(seed).uniform(size=(n, transforms.MAX_DRAWS)).astype(
+        np.float32)
+
+
+def jax_group(op, x, seed=0):
+    return np.asarray(transforms.apply(op, jnp.asarray(x), jnp.asarray(draws(len(x), seed)), jnp))
 
 
 def test_check_ops_and_the_digit_rule():
@@ -42,7 +51,7 @@ def test_each_transformation_is_random_keyed_and_differentiable(op):
 
 def test_flip_mirrors_some_images_and_leaves_the_others():
     x = images(n=32)
-    out = np.asarray(dsa.flip(x, jax.random.key(3)))
+    out = jax_group('flip', x, 3)
     mirrored = [np.array_equal(o, i[:, ::-1]) for o, i in zip(out, x)]
     same = [np.array_equal(o, i) for o, i in zip(out, x)]
     assert all(m or s for m, s in zip(mirrored, same)) and any(mirrored) and any(same)
@@ -50,7 +59,7 @@ def test_flip_mirrors_some_images_and_leaves_the_others():
 
 def test_crop_translates_by_at_most_an_eighth_with_zeros():
     x = images(n=8, size=16) + 10.0  # no pixel is 0 before the shift
-    out = np.asarray(dsa.crop(x, jax.random.key(2)))
+    out = jax_group('crop', x, 2)
     for o, i in zip(out, x):
         found = False
         for dr in range(-2, 3):
@@ -64,7 +73,7 @@ def test_crop_translates_by_at_most_an_eighth_with_zeros():
 
 def test_cutout_zeros_one_square_of_half_the_side_at_most():
     x = np.ones((16, 16, 16, 1), np.float32)
-    out = np.asarray(dsa.cutout(x, jax.random.key(4)))[..., 0]
+    out = jax_group('cutout', x, 4)[..., 0]
     for o in out:
         rows, cols = np.nonzero(o == 0)
         assert 0 < len(rows) <= 64
@@ -75,15 +84,15 @@ def test_cutout_zeros_one_square_of_half_the_side_at_most():
 
 def test_color_keeps_the_image_mean_shift_within_the_brightness_range():
     x = images(n=20)
-    out = np.asarray(dsa.color(x, jax.random.key(5)))
+    out = jax_group('color', x, 5)
     shift = out.mean(axis=(1, 2, 3)) - x.mean(axis=(1, 2, 3))
     assert np.all(np.abs(shift) <= augment.BRIGHTNESS / 2 + 1e-5)
 
 
 def test_scale_and_rotate_keep_the_centre_of_a_constant_image():
     x = np.ones((4, 17, 17, 1), np.float32)
-    for fn in (dsa.scale, dsa.rotate):
-        out = np.asarray(fn(x, jax.random.key(6)))
+    for op in ('scale', 'rotate'):
+        out = jax_group(op, x, 6)
         np.testing.assert_allclose(out[:, 8, 8, 0], 1.0, atol=1e-5)
 
 
@@ -113,8 +122,60 @@ def test_keras_layer_is_active_in_training_only_and_survives_saving(tmp_path):
 
 
 def test_keras_cutout_zeros_one_square():
-    from tfkip.transfer.augment import DSACutout
-    out = np.asarray(DSACutout(seed=0)(np.ones((16, 16, 16, 1), np.float32)))[..., 0]
+    from tfkip.transfer.augment import DSAugment
+    out = np.asarray(DSAugment(('cutout',), seed=0)(np.ones((16, 16, 16, 1), np.float32),
+                                                    training=True))[..., 0]
     for o in out:
         rows, cols = np.nonzero(o == 0)
         assert 0 < len(rows) <= 64 and len(rows) == (np.ptp(rows) + 1) * (np.ptp(cols) + 1)
+
+
+def _keras_group(op, x, u):
+    from tfkip.transfer.augment import DSAugment
+    return np.asarray(DSAugment.transform(op, x, u))
+
+
+def _largest_difference(keras_group=_keras_group):
+    """{group: max |JAX - Keras|} over odd-sized, non-square images, the same draws."""
+    x = images(n=8, size=16)[:, :13, :, :]
+    u = draws(len(x), seed=7)
+    return {op: float(np.max(np.abs(np.asarray(transforms.apply(op, jnp.asarray(x),
+                                                                   jnp.asarray(u), jnp))
+                                        - keras_group(op, x, u))))
+            for op in augment.OPS}
+
+
+def test_jax_and_keras_give_the_same_images_for_the_same_draws():
+    assert max(_largest_difference().values()) < 1e-5, _largest_difference()
+
+
+def test_the_parity_check_catches_a_broken_keras_copy():
+    """The check above fails for a Keras copy that departs from the formulas, here one that
+    flips every image (ignoring FLIP) and crops by a fraction instead of whole pixels."""
+    from keras import ops
+
+    def broken(op, x, u):
+        if op == 'flip':
+            return np.asarray(ops.flip(x, axis=2))
+        if op == 'crop':  # a translation by any fraction of a pixel up to CROP
+            h, w = x.shape[1:3]
+            shift = (2 * u[:, :2] - 1) * np.array([h, w]) * augment.CROP
+            rows = np.arange(h)[None, :, None] - shift[:, 0, None, None]
+            cols = np.arange(w)[None, None, :] - shift[:, 1, None, None]
+            return np.asarray(transforms.sample(x, rows.astype(np.float32),
+                                                cols.astype(np.float32), ops))
+        return _keras_group(op, x, u)
+    found = _largest_difference(broken)
+    assert found['flip'] > 0.1 and found['crop'] > 0.1
+    assert max(v for op, v in found.items() if op not in ('flip', 'crop')) < 1e-5
+
+
+def test_the_layer_draws_what_make_augment_draws():
+    """Both backends draw each group's parameters from the same ranges: over many draws the
+    Keras layer's and the JAX function's images agree in their statistics."""
+    from tfkip.transfer.augment import DSAugment
+    x = np.ones((400, 16, 16, 1), np.float32)
+    for op in ('crop', 'cutout', 'flip', 'scale', 'rotate'):
+        keras_out = np.asarray(DSAugment((op,), seed=3)(x, training=True))
+        jax_out = np.asarray(dsa.make_augment((op,))(jnp.asarray(x), jax.random.key(3)))
+        np.testing.assert_allclose(keras_out.mean(), jax_out.mean(), atol=0.03)

@@ -2,12 +2,12 @@
 
 DSA is the augmentation of the dataset-distillation benchmarks (DC / DSA / DM / MTT and
 DD-Ranking): every batch draws ONE of its transformations, each image its own random
-parameters. tfkip applies it in two places with the same ranges, declared here once:
+parameters. The groups, their ranges (here) and their formulas (`transforms`, written once
+for any array namespace) drive both places tfkip applies them:
 
-- inside the KIP and RFAD losses, to the support images (`tfkip.augment.dsa`, JAX,
+- inside the distillation losses, to the support images (`tfkip.augment.dsa`, JAX,
   differentiable with respect to the images), so distilled images are learned to survive it;
-- in the Keras evaluation (`tfkip.transfer.augment`, Keras preprocessing layers where Keras
-  has them), where a network trains on the distilled set.
+- in the Keras evaluation (`tfkip.transfer.augment`), where a network trains on the set.
 
 This module imports neither JAX nor Keras.
 """
@@ -21,7 +21,7 @@ NO_FLIP = tuple(op for op in OPS if op != 'flip')
 BRIGHTNESS = 1.0   # x + (u - 0.5) * BRIGHTNESS
 SATURATION = 2.0   # channel deviations from the pixel's channel mean times u * SATURATION
 CONTRAST = 0.5     # deviations from the image mean times u + CONTRAST
-CROP = 0.125       # translation by up to this fraction of the size, zero-filled
+CROP = 0.125       # translation by up to this fraction of the size (whole pixels), zeros in
 CUTOUT = 0.5       # a zeroed square of this fraction of the size, centred anywhere
 FLIP = 0.5         # probability of a horizontal flip
 SCALE = 1.2        # each axis scaled by a factor in [1/SCALE, SCALE]
