@@ -112,3 +112,62 @@ def test_train_and_evaluate_learns_a_separable_task_and_checks_inputs(name):
         train_and_evaluate(config, images[:20], soft[:20], images[20:], labels[20:] + 3)
     with pytest.raises(TfkipError, match="loss must be one of"):
         TransferConfig(loss='hinge')
+
+
+def _jax_weights_into(model, theta):
+    """Copies a `tfkip.distill.convnet` parameter dict into the Keras ConvNet's layers."""
+    blocks = iter(theta['blocks'])
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            block = next(blocks)
+            layer.set_weights([np.asarray(block['w']), np.asarray(block['b'])])
+        elif isinstance(layer, keras.layers.GroupNormalization):
+            layer.set_weights([np.asarray(block['scale']), np.asarray(block['offset'])])
+        elif isinstance(layer, keras.layers.Dense):
+            layer.set_weights([np.asarray(theta['readout']['w']),
+                               np.asarray(theta['readout']['b'])])
+
+
+def _convnet_difference(apply_fn, shape=(12, 10, 3), width=6, depth=2):
+    """max |JAX - Keras| of the two ConvNets' outputs from the same (non-trivial) weights."""
+    import jax
+    from tfkip.distill import convnet
+    theta = convnet.init(jax.random.key(0), shape, 4, width=width, depth=depth)
+    rng = np.random.default_rng(1)
+    theta = jax.tree.map(lambda p: p + 0.3 * rng.normal(size=p.shape).astype(np.float32),
+                         theta)  # scales and offsets away from 1 and 0
+    model = conv_net(shape, 4, width=width, depth=depth, normalization='instance')
+    _jax_weights_into(model, theta)
+    x = rng.normal(size=(5,) + shape).astype(np.float32)
+    return float(np.max(np.abs(np.asarray(apply_fn(theta, x)) - model(x).numpy())))
+
+
+def test_distillation_convnet_equals_the_keras_convnet():
+    from tfkip.distill import convnet
+    assert _convnet_difference(convnet.apply) < 1e-4
+
+
+def test_the_convnet_parity_check_catches_a_broken_copy():
+    """A JAX copy with max pooling, or with the instance norm's epsilon changed, fails it."""
+    import jax
+    import jax.numpy as jnp
+    from tfkip.distill import convnet
+
+    def max_pooled(theta, x):
+        for block in theta['blocks']:
+            x = jax.lax.conv_general_dilated(x, block['w'], (1, 1), 'SAME',
+                                             dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+            x = x + block['b']
+            mean, var = jnp.mean(x, (1, 2), keepdims=True), jnp.var(x, (1, 2), keepdims=True)
+            x = (x - mean) * jax.lax.rsqrt(var + 1e-5) * block['scale'] + block['offset']
+            x = jax.lax.reduce_window(jax.nn.relu(x), -jnp.inf, jax.lax.max, (1, 2, 2, 1),
+                                      (1, 2, 2, 1), 'VALID')
+        x = x.reshape(x.shape[0], -1)
+        return x @ theta['readout']['w'] + theta['readout']['b']
+    assert _convnet_difference(max_pooled) > 1e-2
+    original = convnet._EPSILON
+    try:
+        convnet._EPSILON = 1e-1
+        assert _convnet_difference(convnet.apply) > 1e-3
+    finally:
+        convnet._EPSILON = original
