@@ -7,7 +7,7 @@ import numpy as np
 
 from tfkip._io import write_text
 from tfkip.distill import distributed
-from tfkip.distill.kip import PLATT_TEMPERATURE, kip
+from tfkip.distill.methods.kip.step import PLATT_TEMPERATURE, kip
 from tfkip.distill.krr import centered_one_hot
 
 

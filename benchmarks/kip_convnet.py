@@ -35,7 +35,8 @@ configure_xla_cpu()  # before JAX starts its CPU backend
 
 import jax  # noqa: E402
 
-from tfkip import augment, preprocess, sources  # noqa: E402
+from tfkip import preprocess, sources  # noqa: E402
+from tfkip.publish import augmentation  # noqa: E402
 from tfkip._io import write_text  # noqa: E402
 from tfkip.distill.train import DistillConfig, distill, evaluate_start  # noqa: E402
 from tfkip.formats import distilled_set  # noqa: E402
@@ -123,17 +124,17 @@ def run(dataset, data_root, runs_dir):
     baseline = evaluate_start(config, train, test)[2]['accuracy']
     workdir = _workdir(runs_dir, dataset)
     result = distill(config, train, eval_data=test, workdir=workdir)
-    distilled_set.save(dataclasses.replace(result, metadata=dict(
+    distilled_set.save(dataclasses.replace(result, metadata=dataclasses.replace(
         result.metadata, preprocessing={'prepared': False, **stats.describe()},
         source=source.root)), workdir + '.set', preprocessing=stats)
-    history, wall = result.metadata['history'], result.metadata['wall_time_s']
-    accuracy = result.metadata['metrics']['accuracy']
+    history, wall = result.metadata.history, result.metadata.wall_time_s
+    accuracy = result.metadata.metrics['accuracy']
     print(f'   KRR test accuracy {100 * accuracy:.2f}% (random subset {100 * baseline:.2f}%), '
           f'{wall:.0f} s', flush=True)
     # A resumed run's wall time is that of its last process: history keeps the whole run's.
     return {'dataset': dataset, 'date': time.strftime('%Y-%m-%d'), 'accuracy': accuracy,
             'random_subset_accuracy': baseline, 'paper': PAPER[dataset],
-            'target': TARGET.get(dataset), 'steps': result.metadata['steps'],
+            'target': TARGET.get(dataset), 'steps': result.metadata.steps,
             'seconds': max(wall, history[-1]['seconds'] if history else 0.0),
             'history': history, 'config': config.to_dict(), 'machine': machine()}
 
@@ -144,7 +145,7 @@ def saved_set(dataset, runs_dir):
     if not os.path.exists(path + '.npz'):
         return f'no set {path}.npz: pass --datasets {dataset}'
     saved = distilled_set.load(path)
-    if saved.metadata.get('config') != json.loads(json.dumps(RUNS[dataset].to_dict())):
+    if saved.metadata.config != json.loads(json.dumps(RUNS[dataset].to_dict())):
         return f'{path}.npz was distilled with other settings than RUNS[{dataset!r}]'
     return saved
 
@@ -157,7 +158,7 @@ def transfer(dataset, saved, data_root, seeds):
     _, _, train, test = _data(dataset, data_root)
     print(f'== KIP-ConvNet {dataset} set -> standard protocol, seeds {list(seeds)}', flush=True)
     evaluation = protocol('standard', seeds=tuple(seeds),
-                          augmentation=augment.for_dataset('kip_' + dataset))
+                          augmentation=augmentation('kip_' + dataset))
     log = lambda what: lambda seed, acc: print(f'   {what} seed {seed}: {acc:.4f}', flush=True)
     distilled = train_and_evaluate(evaluation, saved.images, saved.labels, test.images,
                                    test.labels, architecture='convnet', progress=log('KIP set'))

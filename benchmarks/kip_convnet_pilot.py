@@ -152,7 +152,7 @@ def main(argv=None):
     train, val = preprocess.transform(stats, train), preprocess.transform(stats, val)
     for text, config in configs.items():
         start = time.time()
-        history = distill(config, train, eval_data=val).metadata['history']
+        history = distill(config, train, eval_data=val).metadata.history
         steps_s = history[-1]['seconds'] - history[0]['seconds']  # evaluations included
         rows.append({'variant': text, 'history': history, 'seconds': time.time() - start,
                      'seconds_per_step': steps_s / config.steps, 'config': config.to_dict(),

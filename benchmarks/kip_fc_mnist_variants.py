@@ -57,9 +57,9 @@ def main(argv=None):
     start = time.time()
     metadata = distill(config, train, eval_data=test).metadata
     wall = time.time() - start
-    print('RESULT', vars(a), metadata['metrics'],
+    print('RESULT', vars(a), metadata.metrics,
           (metadata.get('metrics_before_label_solve') or {}).get('accuracy'), f'{wall:.0f}s',
-          [(h['step'], h['eval_accuracy']) for h in metadata['history']],
+          [(h['step'], h['eval_accuracy']) for h in metadata.history],
           metadata.get('hparams'), flush=True)
 
 

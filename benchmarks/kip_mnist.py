@@ -138,22 +138,22 @@ def main(argv=None):
         start = time.time()
         result = distill(config, train, eval_data=test)
         wall = time.time() - start
-        accuracy = result.metadata['metrics']['accuracy']
-        distilled_set.save(dataclasses.replace(result, metadata=dict(
+        accuracy = result.metadata.metrics['accuracy']
+        distilled_set.save(dataclasses.replace(result, metadata=dataclasses.replace(
             result.metadata, preprocessing={'prepared': False, **stats.describe()},
             source=args.data)),
             os.path.join(args.runs_dir, f'kip_{arch}_mnist_ipc{ipc}'), preprocessing=stats)
         rows.append({
-            'ipc': ipc, 'date': time.strftime('%Y-%m-%d'), 'accuracy': accuracy, 'mse': result.metadata['metrics']['mse'],
+            'ipc': ipc, 'date': time.strftime('%Y-%m-%d'), 'accuracy': accuracy, 'mse': result.metadata.metrics['mse'],
             'random_subset_accuracy': baseline, 'target': TARGET[arch].get(ipc),
             'meets_target': 100 * accuracy >= TARGET[arch].get(ipc, 0),
             'published': PUBLISHED[arch][ipc],
-            'steps': result.metadata['steps'], 'wall_time_s': wall,
+            'steps': result.metadata.steps, 'wall_time_s': wall,
             'target_batch_size': config.target_batch_size,
             'learning_rate': config.learning_rate, 'lr_schedule': config.lr_schedule,
-            'accuracy_before_label_solve': (result.metadata['metrics_before_label_solve']
+            'accuracy_before_label_solve': (result.metadata.metrics_before_label_solve
                                             or {}).get('accuracy'),
-            'history': result.metadata['history'],
+            'history': result.metadata.history,
             'config': config.to_dict()})
         print(f'   KRR test accuracy {100 * accuracy:.2f}% (random subset '
               f'{100 * baseline:.2f}%), {wall:.0f} s', flush=True)

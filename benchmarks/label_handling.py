@@ -20,7 +20,8 @@ configure_xla_cpu()  # before JAX starts its CPU backend
 
 import jax  # noqa: E402
 
-from tfkip import augment, cli, options, preprocess, sources  # noqa: E402
+from tfkip import cli, options, preprocess, sources  # noqa: E402
+from tfkip.publish import augmentation  # noqa: E402
 from tfkip._io import write_text  # noqa: E402
 from tfkip.distill.train import distill, evaluate_start  # noqa: E402
 from tfkip.pipeline.config import RunConfig  # noqa: E402
@@ -29,7 +30,7 @@ from tfkip.transfer.train import protocol, train_and_evaluate  # noqa: E402
 from _machine import cpu_name  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-NO_FLIP = list(augment.for_dataset('kip_digits'))
+NO_FLIP = list(augmentation('kip_digits'))
 VARIANTS = {  # name: the `tfkip run` flags that differ from its preset
     'fixed labels, DSA (the preset)': ['--augmentation', *NO_FLIP],
     'fixed labels, no augmentation': ['--augmentation'],
@@ -62,7 +63,7 @@ def main():
         keras = train_and_evaluate(evaluation, result.images, result.labels, test.images,
                                    test.labels, architecture='convnet')
         rows.append({'variant': name, 'flags': flags, 'keras': keras, 'distill_seconds': seconds,
-                     'krr_accuracy': result.metadata['metrics']['accuracy']})
+                     'krr_accuracy': result.metadata.metrics['accuracy']})
         log(json.dumps({k: rows[-1][k] for k in ('variant', 'krr_accuracy')}
                        | {'mean': keras['mean'], 'std': keras['std']}))
     preset = config_of(VARIANTS['fixed labels, DSA (the preset)'])

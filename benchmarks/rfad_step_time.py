@@ -24,8 +24,8 @@ import jax  # noqa: E402
 
 from tfkip.distill import step_kernels  # noqa: E402
 from tfkip.kernels.kernel import KernelConfig, make_kernel_fn  # noqa: E402
-from tfkip.kernels.random_features import (DEFAULT_NUM_MODELS, DEFAULT_WIDTH,  # noqa: E402
-                                           make_feature_fn)
+from tfkip.distill.methods.rfad import RFADOptions  # noqa: E402
+from tfkip.distill.methods.rfad.features import make_feature_fn  # noqa: E402
 
 from _machine import device_tag  # noqa: E402
 from _timing import step_rate, write_results  # noqa: E402
@@ -39,7 +39,8 @@ SHAPE = (32, 32, 3)
 # is the batch of BENCHMARKS.md's RFAD rows.
 SIZES = ((10, 100), (100, 100), (100, 500))
 # name: (num_models, width). 'rows' are BENCHMARKS.md's RFAD rows (sized for 2 CPU cores).
-RFAD = {'default': (DEFAULT_NUM_MODELS, DEFAULT_WIDTH), 'rows': (RFAD_MODELS, RFAD_WIDTH)}
+RFAD = {'default': (RFADOptions().rf_models, RFADOptions().rf_width),
+        'rows': (RFAD_MODELS, RFAD_WIDTH)}
 
 
 def measure(support, targets, repeats):

@@ -35,7 +35,8 @@ configure_xla_cpu()  # before JAX starts its CPU backend
 
 import jax  # noqa: E402
 
-from tfkip import augment, preprocess, sources  # noqa: E402
+from tfkip import preprocess, sources  # noqa: E402
+from tfkip.publish import augmentation  # noqa: E402
 from tfkip.formats import distilled_set  # noqa: E402
 from tfkip._io import atomic_path, write_text  # noqa: E402
 from tfkip.distill.methods.rfad import RFADOptions  # noqa: E402
@@ -154,7 +155,7 @@ def _saved_set(path, config, stats, log):
         log(f'set: not read back ({e}); distilling again')
         return None
     prep = distilled_set.load_preprocessing(saved)
-    if (saved.metadata.get('config') == _read_back(config.to_dict()) and prep is not None
+    if (saved.metadata.config == _read_back(config.to_dict()) and prep is not None
             and _read_back(prep.describe()) == _read_back(stats.describe())):
         return saved
     return None
@@ -167,7 +168,7 @@ def run_row(method, dataset, ipc, data_root, seeds, log, learn_labels=None, rows
     train, test = sources.load_split(source, 'train'), sources.load_split(source, 'test')
     stats = preprocess.fit(prep, train)
     train, test = preprocess.transform(stats, train), preprocess.transform(stats, test)
-    ops = augment.for_dataset(kip_name)
+    ops = augmentation(kip_name)
     steps, preset = steps or STEPS[method, dataset, ipc], PRESETS[method]
     config = dataclasses.replace(preset, images_per_class=ipc, steps=steps,
                                  eval_every=steps // 4, augmentation=ops,
@@ -177,12 +178,12 @@ def run_row(method, dataset, ipc, data_root, seeds, log, learn_labels=None, rows
     result = _saved_set(path, config, stats, log)
     if result is not None:
         log(f'set: {path}.npz, distilled earlier with these settings '
-            f'({result.metadata["wall_time_s"] / 60:.1f} min); not distilled again')
+            f'({result.metadata.wall_time_s / 60:.1f} min); not distilled again')
     else:
         result = distill(config, train, eval_data=test, log=log)
         if path:  # to evaluate again without distilling again
             log('set: ' + distilled_set.save(result, path, preprocessing=stats))
-    seconds = result.metadata['wall_time_s']
+    seconds = result.metadata.wall_time_s
     evaluation = protocol('standard', seeds=tuple(seeds), augmentation=ops)
     progress = lambda what: lambda seed, acc: log(f'{what} seed {seed}: {acc:.4f}')
     distilled = train_and_evaluate(evaluation, result.images, result.labels, test.images,
@@ -206,10 +207,10 @@ def run_row(method, dataset, ipc, data_root, seeds, log, learn_labels=None, rows
         'random_mean': random['mean'], 'random_std': random['std'],
         'random_accuracies': random['accuracies'], 'seeds': list(seeds),
         **({'random_from': earlier['method']} if earlier else {}),
-        'distill_seconds': seconds, 'distill_steps': result.metadata['steps'],
-        'krr_accuracy': result.metadata['metrics']['accuracy'],
+        'distill_seconds': seconds, 'distill_steps': result.metadata.steps,
+        'krr_accuracy': result.metadata.metrics['accuracy'],
         'random_krr_accuracy': random_krr['accuracy'],
-        'history': result.metadata['history'],
+        'history': result.metadata.history,
         'distill_config': config.to_dict(), 'evaluation': dataclasses.asdict(evaluation),
         'machine': f'{cpu_name()}, {os.cpu_count()} cores, JAX {jax.__version__} on '
                    f'{jax.devices()[0]}, Python {platform.python_version()}',

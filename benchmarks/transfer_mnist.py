@@ -90,11 +90,11 @@ def main(argv=None):
 
     def described(path, result):
         meta = distilled_set.load(path).metadata
-        return {'artifact': path, 'krr_accuracy': meta['metrics']['accuracy'],
-                'kernel': meta['config']['kernel'], 'steps': meta['steps'],
-                'learning_rate': meta['config']['learning_rate'],
-                'lr_schedule': meta['config']['lr_schedule'],
-                'target_batch_size': meta['config']['target_batch_size'], 'transfer': result}
+        return {'artifact': path, 'krr_accuracy': meta.metrics['accuracy'],
+                'kernel': meta.config['kernel'], 'steps': meta.steps,
+                'learning_rate': meta.config['learning_rate'],
+                'lr_schedule': meta.config['lr_schedule'],
+                'target_batch_size': meta.config['target_batch_size'], 'transfer': result}
 
     published = described(args.artifact, run(name, images, soft_labels))
     compared = []
@@ -104,7 +104,7 @@ def main(argv=None):
         compared.append(described(path, run(path, np.asarray(other.images),
                                              np.asarray(other.labels))))
     # The real images KIP started from: what the KIP steps themselves changed.
-    made = distilled_set.load(args.artifact).metadata['config']
+    made = distilled_set.load(args.artifact).metadata.config
     start_idx = ClassIndex(train.labels, num_classes).sample(
         ipc, rng(made['seed'], SUPPORT_STREAM))
     starting = run('starting subset', *real_subset(start_idx))

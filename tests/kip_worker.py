@@ -66,7 +66,7 @@ def main():
             workdir = args.workdir and os.path.join(args.workdir, f'{name}_{size}')
             result = distill(config, train, mesh=mesh, workdir=workdir, progress=False,
                              log=lambda _: None)
-            results[name][size] = {'losses': [r['loss'] for r in result.metadata['losses']],
+            results[name][size] = {'losses': [r['loss'] for r in result.metadata.losses],
                                    'images': result.images.tolist(),
                                    'labels': result.labels.tolist()}
     if distributed.is_writer():

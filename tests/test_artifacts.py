@@ -1,4 +1,5 @@
 """The distilled-set artifact: round trip, provenance, and clear errors for bad files."""
+import dataclasses
 import json
 
 import numpy as np
@@ -23,8 +24,21 @@ def test_round_trip_with_sidecar(tmp_path):
     assert len(sidecar['sha256']) == 64
     loaded = distilled_set.load(path)
     np.testing.assert_array_equal(loaded.images, small_set().images)
-    assert loaded.metadata['path'] == path
+    assert loaded.metadata.path == path
     assert not list(tmp_path.glob('.*tmp*')), 'temporary files left behind'
+
+
+def test_metadata_is_typed_and_survives_the_round_trip(tmp_path):
+    meta = distilled_set.Metadata(
+        method='rfad', config={'method': 'rfad', 'images_per_class': 2}, steps=3,
+        history=[{'step': 0, 'eval_accuracy': 0.5}], metrics={'accuracy': 0.75},
+        class_names=['a', 'b'], extra={'platt_temperature': 0.2})
+    distilled = DistilledSet(small_set().images, small_set().labels, meta)
+    loaded = distilled_set.load(distilled_set.save(distilled, str(tmp_path / 'set')))
+    assert loaded.metadata == dataclasses.replace(meta, path=str(tmp_path / 'set.npz'))
+    sidecar = json.loads((tmp_path / 'set.json').read_text())
+    assert sidecar['platt_temperature'] == 0.2 and 'extra' not in sidecar  # the file's keys
+    assert DistilledSet(distilled.images, distilled.labels, sidecar).metadata == meta
 
 
 def test_published_kip_file_without_sidecar_loads(tmp_path):

@@ -32,9 +32,9 @@ def test_distill_then_evaluate(source, tmp_path, capsys):
     artifact = distilled_set.load(out + '.npz')
     assert artifact.images.shape == (6, 8, 8, 1)
     meta = artifact.metadata
-    assert meta['preprocessing']['prepared'] is False
-    assert meta['preprocessing']['config']['standardize'] is True
-    assert meta['config']['images_per_class'] == 2 and meta['class_names'] == ['c0', 'c1', 'c2']
+    assert meta.preprocessing['prepared'] is False
+    assert meta.preprocessing['config']['standardize'] is True
+    assert meta.config['images_per_class'] == 2 and meta.class_names == ['c0', 'c1', 'c2']
     assert os.path.exists(out + '.ckpt/checkpoint.npz')
 
     assert cli.main(['evaluate', '--artifact', out + '.npz', '--source', source]) == 0
@@ -51,7 +51,7 @@ def test_kip_stage_reads_the_beam_stage_output(source, tmp_path, capsys):
     assert cli.main(['distill', '--source', prepared, '--out', out, '--ipc', '2', '--steps',
                      '2', '--target-batch-size', '12', '--eval-every', '0']) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    prep = distilled_set.load(out + '.npz').metadata['preprocessing']
+    prep = distilled_set.load(out + '.npz').metadata.preprocessing
     assert prep['prepared'] is True and prep['config']['zca_reg'] == 0.1
     assert cli.main(['evaluate', '--artifact', out + '.npz', '--source', prepared]) == 0
     evaluated = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -74,8 +74,8 @@ def test_rfad_from_the_command_line(source, tmp_path, capsys):
                      '--target-batch-size', '6', '--eval-every', '0']) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])['steps'] == 3
     meta = distilled_set.load(out + '.npz').metadata
-    assert meta['method'] == 'rfad' and meta['platt_temperature'] > 0
-    assert meta['config']['options']['rf_models'] == 2 and meta['config']['loss'] == 'platt'
+    assert meta.method == 'rfad' and meta.extra['platt_temperature'] > 0
+    assert meta.config['options']['rf_models'] == 2 and meta.config['loss'] == 'platt'
 
 
 @pytest.mark.parametrize('extra,message', [

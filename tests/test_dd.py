@@ -7,7 +7,7 @@ import numpy as np
 import optax
 import pytest
 
-from tfkip.distill.dd import (Network, dd, raw_step_sizes, target_distribution,
+from tfkip.distill.methods.dd.step import (Network, dd, raw_step_sizes, target_distribution,
                               unrolled_training)
 from tfkip.distill.krr import centered_one_hot
 from tfkip.distill.methods.dd import DDOptions
@@ -54,12 +54,12 @@ def test_unrolled_training_is_plain_gradient_descent_and_checkpointing_changes_n
 @pytest.mark.slow
 def test_dd_lowers_the_outer_loss_and_learns_step_sizes(train_data, test_data):
     result = run_distill(dataclasses.replace(DD, steps=30), train_data, eval_data=test_data)
-    losses = [r['loss'] for r in result.metadata['losses']]
+    losses = [r['loss'] for r in result.metadata.losses]
     assert np.mean(losses[-5:]) < np.mean(losses[:5])
-    sizes = result.metadata['dd_step_sizes']
+    sizes = result.metadata.extra['dd_step_sizes']
     assert len(sizes) == 3 and all(s > 0 for s in sizes) and sizes != pytest.approx([1.0] * 3)
-    assert result.metadata['metrics']['accuracy'] > 0.5  # evaluated by KRR like every set
-    fresh = result.metadata['dd_fresh_network_accuracy']  # and by DD's own inner loop
+    assert result.metadata.metrics['accuracy'] > 0.5  # evaluated by KRR like every set
+    fresh = result.metadata.extra['dd_fresh_network_accuracy']  # and by DD's own inner loop
     assert len(fresh) == 3 and all(a > 1 / 3 for a in fresh)
 
 

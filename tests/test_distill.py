@@ -7,9 +7,9 @@ import pytest
 
 from tfkip.distill import step_kernels
 from tfkip.formats import checkpoint
-from tfkip.distill.kip import kip
+from tfkip.distill.methods.kip.step import kip
 from tfkip.distill.krr import centered_one_hot
-from tfkip.distill.label_solve import label_solve
+from tfkip.distill.methods.ls.solve import label_solve
 from tfkip.distill.train import DistillConfig, distill
 from tfkip.errors import TfkipError
 from tfkip.kernels.kernel import KernelConfig, make_kernel_fn
@@ -57,10 +57,10 @@ def test_unknown_learnable_is_rejected():
 def test_distill_learns_and_reports(train_data, test_data):
     result = run_distill(CONFIG, train_data, eval_data=test_data)
     assert result.images.shape == (3, 8, 8, 1) and result.labels.shape == (3, 3)
-    assert result.metadata['steps'] == 6
-    assert [h['step'] for h in result.metadata['history']] == [0, 3, 6]  # from the start
-    assert result.metadata['metrics']['accuracy'] == 1.0
-    assert result.metadata['class_names'] == ['c0', 'c1', 'c2']
+    assert result.metadata.steps == 6
+    assert [h['step'] for h in result.metadata.history] == [0, 3, 6]  # from the start
+    assert result.metadata.metrics['accuracy'] == 1.0
+    assert result.metadata.class_names == ['c0', 'c1', 'c2']
 
 
 @pytest.mark.slow
@@ -75,9 +75,9 @@ def test_same_seed_same_result_other_seed_other_result(train_data):
 def test_resume_is_exact(train_data, tmp_path):
     straight = run_distill(CONFIG, train_data)
     first = run_distill(dataclasses.replace(CONFIG, steps=3), train_data, workdir=str(tmp_path))
-    assert first.metadata['steps'] == 3
+    assert first.metadata.steps == 3
     resumed = run_distill(CONFIG, train_data, workdir=str(tmp_path))
-    assert resumed.metadata['steps'] == 6
+    assert resumed.metadata.steps == 6
     np.testing.assert_array_equal(resumed.images, straight.images)
     np.testing.assert_array_equal(resumed.labels, straight.labels)
 
@@ -120,8 +120,8 @@ def test_damaged_checkpoint_is_a_clear_error(train_data, tmp_path):
 
 def test_label_solve_method(train_data, test_data):
     result = run_distill(dataclasses.replace(CONFIG, method='ls'), train_data, eval_data=test_data)
-    assert result.metadata['steps'] == 0
-    assert result.metadata['metrics']['accuracy'] == 1.0
+    assert result.metadata.steps == 0
+    assert result.metadata.metrics['accuracy'] == 1.0
 
 
 @pytest.mark.slow
@@ -134,7 +134,7 @@ def test_final_label_solve_replaces_the_learned_labels(train_data, test_data):
     expected = label_solve(kernel_fn, CONFIG.kernel.initial_hparams(), polished.images,
                            train_data.images, train_data.labels, num_classes=3, reg=CONFIG.reg)
     np.testing.assert_allclose(polished.labels, expected, rtol=1e-5, atol=1e-6)
-    assert polished.metadata['metrics_before_label_solve'] == kip_only.metadata['metrics']
+    assert polished.metadata.metrics_before_label_solve == kip_only.metadata.metrics
 
 
 @pytest.mark.parametrize('change,message', [

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from tfkip.distill import distributed, step_kernels
-from tfkip.distill.kip import kip
+from tfkip.distill.methods.kip.step import kip
 from tfkip.distill.krr import centered_one_hot
 from tfkip.errors import TfkipError
 from tfkip.kernels.kernel import KernelConfig, make_kernel_fn

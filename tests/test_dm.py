@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tfkip.distill.dm import class_means, dm_loss
+from tfkip.distill.methods.dm.step import class_means, dm_loss
 from tfkip.distill.krr import centered_one_hot
 from tfkip.distill.methods.dm import DMOptions
 from tfkip.distill.train import DistillConfig
@@ -51,11 +51,11 @@ def test_dm_lowers_its_loss_keeps_one_hot_labels_and_resumes_exactly(train_data,
                                                                      tmp_path):
     config = dataclasses.replace(DM, augmentation=('color', 'crop'))
     result = run_distill(dataclasses.replace(config, steps=20), train_data, eval_data=test_data)
-    losses = [r['loss'] for r in result.metadata['losses']]
+    losses = [r['loss'] for r in result.metadata.losses]
     assert np.mean(losses[-5:]) < np.mean(losses[:5])
     np.testing.assert_array_equal(result.labels,
                                   centered_one_hot(np.repeat(np.arange(3), 2), 3))
-    assert result.metadata['metrics']['accuracy'] > 0.5
+    assert result.metadata.metrics['accuracy'] > 0.5
     whole = run_distill(config, train_data)
     resumed = run_resumed(config, train_data, tmp_path, stop=4)
     np.testing.assert_array_equal(resumed.images, whole.images)

@@ -8,7 +8,7 @@ import pytest
 
 from tfkip.distill import convnet
 from tfkip.distill.convnet import Network
-from tfkip.distill.frepo import frepo
+from tfkip.distill.methods.frepo.step import frepo
 from tfkip.distill.krr import centered_one_hot
 from tfkip.distill.methods.frepo import FRePoOptions
 from tfkip.distill.train import DistillConfig
@@ -18,6 +18,9 @@ from tfkip.kernels.kernel import KernelConfig
 from conftest import run_distill, run_resumed
 
 NETWORK = Network(width=8, depth=1)
+# The pool's other options, at the method's defaults.
+ONLINE = {'reset_every': FRePoOptions().frepo_reset,
+          'online_learning_rate': FRePoOptions().frepo_online_lr}
 FREPO = DistillConfig(KernelConfig('convnet', depth=1), method='frepo', images_per_class=2,
                       steps=6, learning_rate=0.01, target_batch_size=30,
                       options=FRePoOptions(frepo_models=2, frepo_reset=3, frepo_width=8,
@@ -33,7 +36,7 @@ def _params(train, per_class=2):
 
 
 def test_the_loss_is_krr_on_the_network_features_solved_directly(train_data):
-    pair = frepo(NETWORK, 3, (8, 8, 1), learning_rate=0.01, reg=1e-3, pool_size=1)
+    pair = frepo(NETWORK, 3, (8, 8, 1), learning_rate=0.01, reg=1e-3, pool_size=1, **ONLINE)
     state = pair.init(_params(train_data))
     x_t, y_t = train_data.images[::4], centered_one_hot(train_data.labels[::4], 3)
     _, metrics = jax.jit(pair.update)(state, x_t, y_t)
@@ -53,7 +56,7 @@ def test_the_loss_is_krr_on_the_network_features_solved_directly(train_data):
 
 def test_the_drawn_network_trains_on_the_set_and_is_reset_after_reset_every(train_data):
     pair = frepo(NETWORK, 3, (8, 8, 1), learning_rate=0.01, reg=1e-3, pool_size=1,
-                 reset_every=3)
+                 reset_every=3, online_learning_rate=ONLINE['online_learning_rate'])
     update = jax.jit(pair.update)
     state = pair.init(_params(train_data))
     x_t, y_t = train_data.images[::4], centered_one_hot(train_data.labels[::4], 3)
@@ -76,7 +79,7 @@ def test_the_drawn_network_trains_on_the_set_and_is_reset_after_reset_every(trai
 
 def test_the_pool_starts_with_staggered_ages(train_data):
     pair = frepo(NETWORK, 3, (8, 8, 1), learning_rate=0.01, reg=1e-3, pool_size=4,
-                 reset_every=100)
+                 **ONLINE)
     state = pair.init(_params(train_data))
     np.testing.assert_array_equal(state.pool['age'], [0, 25, 50, 75])
     first = [np.asarray(w) for w in state.pool['theta']['blocks'][0]['w']]
@@ -87,9 +90,9 @@ def test_the_pool_starts_with_staggered_ages(train_data):
 def test_frepo_lowers_its_loss_resumes_exactly_and_is_evaluated_by_krr(train_data, test_data,
                                                                        tmp_path):
     straight = run_distill(dataclasses.replace(FREPO, steps=12), train_data, eval_data=test_data)
-    losses = [r['loss'] for r in straight.metadata['losses']]
+    losses = [r['loss'] for r in straight.metadata.losses]
     assert np.mean(losses[-4:]) < np.mean(losses[:4])
-    assert straight.metadata['metrics']['accuracy'] > 0.5
+    assert straight.metadata.metrics['accuracy'] > 0.5
     assert not np.allclose(straight.labels, centered_one_hot(np.repeat(np.arange(3), 2), 3))
     whole = run_distill(FREPO, train_data)
     resumed = run_resumed(FREPO, train_data, tmp_path, stop=4)
@@ -112,4 +115,5 @@ def test_frepo_refuses_what_it_cannot_do():
     with pytest.raises(TfkipError, match="loss 'platt' does not apply"):
         dataclasses.replace(FREPO, loss='platt')
     with pytest.raises(ValueError, match='cannot learn'):
-        frepo(NETWORK, 3, (8, 8, 1), learning_rate=0.1, reg=1e-6, learn=('hparams',))
+        frepo(NETWORK, 3, (8, 8, 1), learning_rate=0.1, reg=1e-6, pool_size=1, **ONLINE,
+              learn=('hparams',))

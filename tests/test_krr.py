@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tfkip.distill.krr import centered_one_hot, evaluate, krr_predict, regularized
-from tfkip.distill.label_solve import label_solve
+from tfkip.distill.methods.ls.solve import label_solve
 from tfkip.kernels.kernel import KernelConfig, make_kernel_fn
 
 

@@ -1,5 +1,6 @@
 """Publishing a distilled set as a TFDS dataset, loaded with and without tfkip."""
 import json
+import pathlib
 import subprocess
 import sys
 
@@ -7,12 +8,16 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
+import tfds_builders
 from tfkip import cli
+from tfkip.augment import OPS
+from tfkip.distill import methods
 from tfkip.formats import distilled_set
 from tfkip.formats.distilled_set import DistilledSet
 from tfkip.errors import TfkipError
 from tfkip.preprocess import PreprocessConfig, fit
-from tfkip.publish import publish
+from tfkip.publish import (DATASETS, augmentation, builder_class, dataset_for_source,
+                           publish)
 from tfkip.sources.dataset import LabeledImages
 
 MADE_WITH_FC = {'config': {'kernel': {'architecture': 'fc'}, 'images_per_class': 1,
@@ -155,3 +160,23 @@ def test_transfer_command_trains_on_the_published_set(tmp_path, capsys):
     assert cli.main(['transfer', '--dataset', 'kip_mnist/fc_ipc10', '--data-dir', data_dir,
                      '--test-source', str(tmp_path / 'real.npz')]) == 2
     assert 'kip_mnist/fc_ipc10 is not published' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('dataset', DATASETS)
+def test_each_builder_readme_names_every_config_family(dataset):
+    """A family is a method's configs (`rfad_...`) or the authors' (`published_...`); KIP's and
+    Label Solve's start with the kernel, which the README names as `<kernel>`."""
+    builder = builder_class(dataset)
+    first = {config.name.split('_')[0] for config in builder.BUILDER_CONFIGS}
+    families = {f'`{word}_' for word in first if word in methods.REGISTRY or word == 'published'}
+    readme = (pathlib.Path(tfds_builders.__file__).parent / dataset / 'README.md').read_text()
+    missing = sorted(family for family in families if family not in readme)
+    assert not missing, f'{dataset}/README.md does not name {missing}'
+
+
+def test_dataset_facts_come_from_the_builders():
+    assert dataset_for_source('tfds:svhn_cropped') == 'kip_svhn'  # its builder's SOURCE
+    assert 'flip' not in augmentation('kip_mnist') and 'flip' not in augmentation('kip_digits')
+    assert augmentation('kip_cifar10') == augmentation('kip_fashion_mnist/convnet_ipc1') == OPS
+    for dataset in DATASETS:
+        assert (builder_class(dataset).FLIPS) == ('flip' in augmentation(dataset))

@@ -6,7 +6,7 @@ import pytest
 from tfkip.distill import step_kernels
 from tfkip.errors import TfkipError
 from tfkip.kernels.kernel import KernelConfig, make_kernel_fn
-from tfkip.kernels.random_features import make_feature_fn
+from tfkip.distill.methods.rfad.features import make_feature_fn
 
 HPARAMS = {'W_std': np.float32(1.3), 'b_std': np.float32(0.2)}
 
@@ -67,4 +67,4 @@ def test_step_kernels_share_the_support_features():
 def test_bad_feature_settings_are_clear_errors(options, message):
     kernel = options.pop('kernel')
     with pytest.raises(TfkipError, match=message):
-        make_feature_fn(kernel, **options)
+        make_feature_fn(kernel, **{'num_models': 2, 'width': 4, **options})

@@ -23,12 +23,12 @@ def test_rfad_lowers_its_loss_and_is_evaluated_with_the_exact_kernel(train_data,
                                                                      loss):
     config = dataclasses.replace(RFAD, loss=loss, steps=12, eval_every=0)
     result = run_distill(config, train_data, eval_data=test_data)
-    losses = [r['loss'] for r in result.metadata['losses']]
+    losses = [r['loss'] for r in result.metadata.losses]
     assert np.mean(losses[-3:]) < np.mean(losses[:3])
-    assert result.metadata['method'] == 'rfad'
+    assert result.metadata.method == 'rfad'
     # The final metrics are exact-NNGP KRR, the evaluation of the real start too.
     _, _, start = evaluate_start(config, train_data, test_data)
-    metrics, temperature = result.metadata['metrics'], result.metadata['platt_temperature']
+    metrics, temperature = result.metadata.metrics, result.metadata.extra['platt_temperature']
     if loss == 'platt':  # cross-entropy: the label scale moves, so compare accuracy
         assert metrics['accuracy'] >= start['accuracy']
         assert temperature > 0 and temperature != pytest.approx(0.1)  # learned
@@ -71,7 +71,7 @@ def test_augmentation_in_the_loss_changes_the_step_and_resumes_exactly(train_dat
     plain = run_distill(dataclasses.replace(augmented, augmentation=()), train_data)
     straight = run_distill(augmented, train_data)
     assert not np.allclose(straight.images, plain.images)
-    assert straight.metadata['config']['augmentation'] == ('crop', 'flip', 'color')
+    assert straight.metadata.config['augmentation'] == ('crop', 'flip', 'color')
     np.testing.assert_array_equal(straight.labels, plain.labels)  # fixed labels stay fixed
     resumed = run_resumed(augmented, train_data, tmp_path, stop=3)
     np.testing.assert_array_equal(resumed.images, straight.images)
@@ -83,7 +83,7 @@ def test_augmentation_in_the_loss_changes_the_step_and_resumes_exactly(train_dat
 @pytest.mark.slow
 def test_the_held_out_curve_starts_at_step_0(train_data, test_data):
     result = run_distill(RFAD, train_data, eval_data=test_data)
-    steps = [h['step'] for h in result.metadata['history']]
+    steps = [h['step'] for h in result.metadata.history]
     assert steps == [0, 3, 6]
     _, _, start = evaluate_start(RFAD, train_data, test_data)
-    assert result.metadata['history'][0]['eval_accuracy'] == start['accuracy']
+    assert result.metadata.history[0]['eval_accuracy'] == start['accuracy']

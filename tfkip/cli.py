@@ -109,7 +109,7 @@ def _distill(args, values):
                                             source=args.source, log=tqdm.write,
                                             workdir=args.workdir)
     if path:
-        print(json.dumps({'artifact': path, 'steps': meta['steps'], **meta['metrics']}))
+        print(json.dumps({'artifact': path, 'steps': meta.steps, **meta.metrics}))
 
 
 def _evaluate(args, values):

@@ -15,4 +15,4 @@ class Builder(KipBuilder):
     DEFAULT_BUILDER_CONFIG_NAME = 'convnet_zca_ipc10'
     SOURCE = 'cifar100'
     BUILDER_CONFIGS = (configs(images_per_class=(1, 10), variants=every_variant(zca=True))
-                       + published_configs(SOURCE, len(CLASS_NAMES)))
+                       + published_configs(SOURCE, CLASS_NAMES, IMAGE_SHAPE))

@@ -10,5 +10,6 @@ class Builder(KipBuilder):
     RELEASE_NOTES = {'1.0.0': 'Initial release.'}
     CLASS_NAMES = tuple(str(d) for d in range(10))
     IMAGE_SHAPE = (8, 8, 1)
+    FLIPS = False
     DEFAULT_BUILDER_CONFIG_NAME = 'fc_ipc10'
     BUILDER_CONFIGS = configs(images_per_class=(1, 10, 50), variants=every_variant(zca=False))

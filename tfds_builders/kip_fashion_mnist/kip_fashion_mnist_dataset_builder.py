@@ -14,4 +14,4 @@ class Builder(KipBuilder):
     DEFAULT_BUILDER_CONFIG_NAME = 'convnet_ipc10'
     SOURCE = 'fashion_mnist'
     BUILDER_CONFIGS = (configs(images_per_class=(1, 10, 50), variants=every_variant(zca=False))
-                       + published_configs(SOURCE, len(CLASS_NAMES)))
+                       + published_configs(SOURCE, CLASS_NAMES, IMAGE_SHAPE))

@@ -10,7 +10,8 @@ class Builder(KipBuilder):
     RELEASE_NOTES = {'1.0.0': 'Initial release.'}
     CLASS_NAMES = tuple(str(d) for d in range(10))
     IMAGE_SHAPE = (28, 28, 1)
+    FLIPS = False
     DEFAULT_BUILDER_CONFIG_NAME = 'convnet_ipc10'
     SOURCE = 'mnist'
     BUILDER_CONFIGS = (configs(images_per_class=(1, 10, 50), variants=every_variant(zca=False))
-                       + published_configs(SOURCE, len(CLASS_NAMES)))
+                       + published_configs(SOURCE, CLASS_NAMES, IMAGE_SHAPE))

@@ -15,7 +15,7 @@ from tfkip.errors import TfkipError
 
 # The transformation groups in DSA's order; 'color' is brightness, saturation and contrast.
 OPS = ('color', 'crop', 'cutout', 'flip', 'scale', 'rotate')
-# Digits have a handedness: no horizontal flips.
+# For datasets whose builder says flips do not suit them (digits have a handedness).
 NO_FLIP = tuple(op for op in OPS if op != 'flip')
 
 BRIGHTNESS = 1.0   # x + (u - 0.5) * BRIGHTNESS
@@ -40,9 +40,3 @@ def check_ops(ops, name='augmentation'):
     if len(set(ops)) != len(ops):
         raise TfkipError(f'{name}: {list(ops)} names an augmentation twice')
     return ops
-
-
-def for_dataset(dataset):
-    """DSA groups for a `kip_*` dataset: all, but no flips for digit datasets."""
-    digits = any(name in (dataset or '') for name in ('mnist', 'digits', 'svhn'))
-    return NO_FLIP if digits and 'fashion' not in dataset else OPS

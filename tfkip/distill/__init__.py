@@ -6,9 +6,10 @@ registry (read by the command line) do not pull in JAX.
 """
 from tfkip import _lazy
 
-_MODULES = {'KIP': 'kip', 'KIPState': 'kip', 'kip': 'kip', 'kip_loss': 'kip',
-            'centered_one_hot': 'krr', 'evaluate': 'krr', 'krr_predict': 'krr',
-            'krr_weights': 'krr', 'label_solve': 'label_solve', 'DistillConfig': 'config',
+_MODULES = {'Pair': 'optimizer', 'State': 'optimizer', 'kip': 'methods.kip.step',
+            'kip_loss': 'methods.kip.step', 'centered_one_hot': 'krr', 'evaluate': 'krr',
+            'krr_predict': 'krr', 'krr_weights': 'krr', 'label_solve': 'methods.ls.solve',
+            'DistillConfig': 'config',
             'distill': 'train', 'evaluate_start': 'train', 'initial_params': 'train'}
 __all__ = sorted(_MODULES)
 

@@ -4,7 +4,7 @@ import dataclasses
 
 from tfkip import augment
 from tfkip.distill import methods
-from tfkip.errors import TfkipError, check_integers
+from tfkip.errors import TfkipError, check_choices, check_integers, check_positive
 from tfkip.options import pick
 from tfkip.kernels.config import KernelConfig
 
@@ -71,9 +71,7 @@ class DistillConfig:
     log_every: int = 50
 
     def __post_init__(self):
-        if self.method not in methods.REGISTRY:
-            raise TfkipError(f'unknown method {self.method!r}; choose one of '
-                             f'{tuple(methods.REGISTRY)}')
+        check_choices(self)
         method = methods.get(self.method)
         if isinstance(self.kernel, dict):
             object.__setattr__(self, 'kernel', KernelConfig(**self.kernel))
@@ -92,18 +90,12 @@ class DistillConfig:
         if type(self.options) is not method.Options:
             raise TfkipError(f'the {self.method} method takes {method.Options.__name__}, not '
                              f'{type(self.options).__name__}')
-        if self.lr_schedule not in SCHEDULES:
-            raise TfkipError(f'unknown lr_schedule {self.lr_schedule!r}; choose one of '
-                             f'{SCHEDULES}')
-        if self.loss not in LOSSES:
-            raise TfkipError(f'unknown loss {self.loss!r}; choose one of {LOSSES}')
         if self.loss not in method.losses:
             raise TfkipError(f'loss {self.loss!r} does not apply to the {self.method} method '
                              f'(it takes {" or ".join(map(repr, method.losses))})')
         check_integers(self, ('images_per_class', 'target_batch_size', 'log_every'), 1)
         check_integers(self, ('steps', 'eval_every', 'checkpoint_every', 'seed'), 0)
-        if not self.learning_rate > 0:
-            raise TfkipError(f'learning_rate must be > 0, got {self.learning_rate!r}')
+        check_positive(self, ('learning_rate',))
         if not self.reg >= 0:
             raise TfkipError(f'reg must be >= 0, got {self.reg!r}')
         if self.eval_size is not None and self.eval_size < 1:

@@ -2,7 +2,7 @@
 
 One KIP step is split over a 1-D mesh of every device of every process (`target_mesh`):
 the target batch's rows, and the rows of the support kernel, go to the devices; the loss
-and gradients are combined with collectives (`kip.kip(..., mesh=...)`). Every process
+and gradients are combined with collectives (`over_targets`, `batch_mean`). Every process
 draws the same batch indices (the samplers are seeded by step) and gathers and copies to
 its devices only the rows they hold (`shard_targets`), so the per-step host work and
 host-to-device traffic of a host fall with the number of hosts, and the trajectory is the
@@ -158,3 +158,25 @@ def replicate(tree, mesh):
 def is_writer():
     """Whether this process writes files (process 0)."""
     return jax.process_index() == 0
+
+
+def batch_mean(per_target, correct, target_weights=None, axis_name=None):
+    """The loss and accuracy of a target batch, over its targets of weight 1.
+
+    Args:
+      per_target: [T] float, each target's loss; correct: [T] bool, each prediction's.
+      target_weights: [T] float32, 1 for a target, 0 for padding (None: all ones).
+      axis_name: inside `shard_map`, the mesh axis the targets are split over: the sums
+        are `psum`-ed, so the result is the whole batch's on every device.
+
+    Returns:
+      (loss [] float, {'accuracy': [] float}).
+    """
+    if target_weights is None:
+        target_weights = jnp.ones(per_target.shape, per_target.dtype)
+    sums = {'loss': jnp.sum(target_weights * per_target),
+            'correct': jnp.sum(target_weights * correct),
+            'count': jnp.sum(target_weights)}
+    if axis_name is not None:
+        sums = jax.lax.psum(sums, axis_name)
+    return sums['loss'] / sums['count'], {'accuracy': sums['correct'] / sums['count']}

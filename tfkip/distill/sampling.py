@@ -1,15 +1,24 @@
-"""Class-balanced sampling of support initialisations and target batches.
+"""Class-balanced sampling of support initialisations and target batches, and every random
+stream of distillation, declared here once.
 
-Randomness comes from `rng(seed, stream, step)`, a fresh numpy Generator per
+Host-side randomness comes from `rng(seed, stream, step)`, a fresh numpy Generator per
 (stream, step), so step k draws the same batch whether or not the run was resumed
-from a checkpoint in between: resumption is exact without storing RNG state.
+from a checkpoint in between: resumption is exact without storing RNG state. A method's
+in-step randomness comes from the step's JAX key, `fold_in(key(seed), step)`; what it draws
+for a purpose of its own it draws from `fold_in(that key, <its stream below>)`, so that two
+purposes never share draws. A new purpose takes a new number here.
 """
 import numpy as np
 
 from tfkip.errors import TfkipError
 
-SUPPORT_STREAM = 0
-TARGET_STREAM = 1
+# numpy streams, `rng(seed, STREAM, step)`.
+SUPPORT_STREAM = 0  # the support set's real images
+TARGET_STREAM = 1  # each step's target batch
+# JAX streams, folded into a key.
+POOL_STREAM = 3  # FRePo: into the seed's key, for the networks of its pool
+NETWORK_STREAM = 4  # DM: into a step's key, for that step's random network
+AUGMENT_STREAM = 1 << 20  # into a step's key, for its augmentation draws
 
 
 def rng(seed, stream, step=0):

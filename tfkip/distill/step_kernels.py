@@ -7,7 +7,7 @@ A step-kernels function is
 
 `exact(kernel_fn)` evaluates an exact kernel (`tfkip.kernels.make_kernel_fn`) and ignores
 `key`; `random_features(feature_fn)` takes inner products of random features
-(`tfkip.kernels.random_features`) of networks drawn from `key`, the same networks for
+(`tfkip.distill.methods.rfad.features`) of networks drawn from `key`, the same networks for
 both matrices, so each image passes through them once: O(S + T) network passes against
 the exact kernel's O(S * (S + T)) image pairs. Inside `shard_map` over `axis_name`, the
 support-side work (K_ss's rows, or the support features) is split over the devices and

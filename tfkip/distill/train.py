@@ -19,12 +19,12 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from tfkip.formats.distilled_set import DistilledSet
+from tfkip.formats.distilled_set import DistilledSet, Metadata
 from tfkip.distill import distributed
 from tfkip.formats import checkpoint
 from tfkip.distill.config import DistillConfig  # noqa: F401 (its home before config.py)
 from tfkip.distill.krr import centered_one_hot, evaluate
-from tfkip.distill.label_solve import label_solve
+from tfkip.distill.methods.ls.solve import label_solve
 from tfkip.distill.sampling import SUPPORT_STREAM, TARGET_STREAM, ClassIndex, rng
 from tfkip.errors import TfkipError
 from tfkip.kernels.kernel import make_kernel_fn
@@ -119,10 +119,8 @@ def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
         every device of every process). Only process 0 logs and writes checkpoints.
 
     Returns:
-      DistilledSet with metadata {'config', 'method', 'steps', 'hparams', 'history' (the
-      evaluations: step, loss, eval_accuracy, eval_mse, seconds since the run began),
-      'losses' (every log_every steps), 'metrics', 'wall_time_s', 'class_names',
-      'metrics_before_label_solve', ...} and the method's own (e.g. 'platt_temperature',
+      DistilledSet whose `Metadata` records the config, steps, history, losses, final
+      metrics, wall time, data, and in `extra` the method's own (e.g. 'platt_temperature',
       'dd_step_sizes', 'dd_fresh_network_accuracy').
     """
     _check_data(config, train, eval_data)
@@ -163,16 +161,13 @@ def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
         metrics = run_eval(params, eval_data.images, eval_data.labels)
         log(f'final: {eval_data.source} KRR accuracy {metrics["accuracy"]:.4f} '
             f'mse {metrics["mse"]:.5f} ({len(eval_data)} examples)')
-    metadata = {
-        'method': config.method, 'config': config.to_dict(), 'steps': step,
-        'hparams': {k: float(v) for k, v in params['hparams'].items()},
-        **own, 'history': history, 'losses': losses, 'metrics': metrics,
-        'class_names': list(train.class_names),
-        'metrics_before_label_solve': before_label_solve,
-        'train_source': train.source, 'num_train_examples': len(train),
-        'eval_source': eval_data.source if eval_data is not None else None,
-        'wall_time_s': time.time() - start_time,
-    }
+    metadata = Metadata(
+        method=config.method, config=config.to_dict(), steps=step,
+        hparams={k: float(v) for k, v in params['hparams'].items()}, history=history,
+        losses=losses, metrics=metrics, metrics_before_label_solve=before_label_solve,
+        wall_time_s=time.time() - start_time, class_names=list(train.class_names),
+        train_source=train.source, num_train_examples=len(train),
+        eval_source=eval_data.source if eval_data is not None else None, extra=own)
     return DistilledSet(np.asarray(params['images']), np.asarray(params['labels']), metadata)
 
 

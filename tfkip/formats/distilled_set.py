@@ -27,6 +27,81 @@ from tfkip.formats.preprocess_stats import from_npz_bytes, to_npz_bytes
 from tfkip.version import __version__
 
 FORMAT = 'tfkip.distilled_set/1'
+# What `save` writes about the files themselves: checked by `load`, not part of `Metadata`.
+_FILE_FACTS = ('format', 'tfkip_version', 'num_examples', 'image_shape', 'num_classes',
+               'sha256', 'metadata_sha256')
+
+
+@dataclasses.dataclass(frozen=True)
+class Metadata:
+    """What a distilled set records about how it was made; every field may be None (a set
+    published with the papers records nothing). JSON values throughout.
+
+    Attributes:
+      method: the registered method that made it.
+      config: its `DistillConfig`, as `to_dict` wrote it (`distill_config()` reads it back).
+      steps: the steps run.
+      hparams: the kernel's {'W_std', 'b_std'} at the end.
+      history: the held-out evaluations, [{'step', 'loss', 'eval_accuracy', 'eval_mse',
+        'seconds' since the run began}].
+      losses: [{'step', 'loss'}], every `log_every` steps.
+      metrics: the final KRR metrics on the held-out split ({'accuracy', 'mse', ...}).
+      metrics_before_label_solve: the same before a final Label Solve.
+      wall_time_s: the distillation's wall time.
+      class_names: the real dataset's class names.
+      train_source, num_train_examples, eval_source: the data it was distilled from.
+      source: the `--source` the pipeline read.
+      preprocessing: the preprocessing's description (`PreprocessStats.describe()`).
+      preprocessing_file: {'sha256'} of the `.preprocess.npz` saved beside it.
+      extra: what the method records of its own (`Method.finish`: 'platt_temperature',
+        'dd_step_sizes', ...).
+      path: the `.npz` it was loaded from (not saved).
+    """
+    method: str | None = None
+    config: dict | None = None
+    steps: int | None = None
+    hparams: dict | None = None
+    history: list = dataclasses.field(default_factory=list)
+    losses: list = dataclasses.field(default_factory=list)
+    metrics: dict | None = None
+    metrics_before_label_solve: dict | None = None
+    wall_time_s: float | None = None
+    class_names: list | None = None
+    train_source: str | None = None
+    num_train_examples: int | None = None
+    eval_source: str | None = None
+    source: str | None = None
+    preprocessing: dict | None = None
+    preprocessing_file: dict | None = None
+    extra: dict = dataclasses.field(default_factory=dict)
+    path: str | None = None
+
+    @classmethod
+    def from_dict(cls, values):
+        """From a sidecar's (or any) dict: known names to fields, the file facts dropped,
+        the rest (a method's own) into `extra`."""
+        names = {f.name for f in dataclasses.fields(cls)} - {'extra'}
+        return cls(**{k: v for k, v in values.items() if k in names},
+                   extra={**values.get('extra', {}),
+                          **{k: v for k, v in values.items()
+                             if k not in names and k not in _FILE_FACTS and k != 'extra'}})
+
+    def to_dict(self):
+        """The sidecar's entries: the fields but `path`, with `extra` merged in."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+               if f.name not in ('extra', 'path')}
+        return {**out, **self.extra}
+
+    def distill_config(self):
+        """The `DistillConfig` it was made with, or None if it records none."""
+        if self.config is None:
+            return None
+        from tfkip.distill.config import DistillConfig
+        try:
+            return DistillConfig.from_dict(self.config)
+        except TypeError as e:  # a field this version does not know
+            raise TfkipError(f'{self.path or "the distilled set"} records a config this tfkip '
+                             f'cannot read ({e})') from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,14 +111,16 @@ class DistilledSet:
     Attributes:
       images: [N, H, W, C] float32, in the preprocessed (e.g. standardized) space.
       labels: [N, C] float32, soft labels (KIP encoding: one-hot minus 1/C at init).
-      metadata: JSON-serialisable dict (see module docstring).
+      metadata: how it was made (`Metadata`; a dict is read with `Metadata.from_dict`).
     """
     images: np.ndarray
     labels: np.ndarray
-    metadata: dict = dataclasses.field(default_factory=dict)
+    metadata: Metadata = dataclasses.field(default_factory=Metadata)
 
     def __post_init__(self):
         check_arrays(self.images, self.labels, '<DistilledSet>')
+        if isinstance(self.metadata, dict):
+            object.__setattr__(self, 'metadata', Metadata.from_dict(self.metadata))
 
     @property
     def num_classes(self):
@@ -51,7 +128,7 @@ class DistilledSet:
 
     def check_matches(self, image_shape, num_classes, where='the data'):
         """Raises TfkipError unless images are `image_shape` and labels have `num_classes`."""
-        source = self.metadata.get('path', '<distilled set>')
+        source = self.metadata.path or '<distilled set>'
         if tuple(self.images.shape[1:]) != tuple(image_shape):
             raise TfkipError(f'{source}: distilled images are {tuple(self.images.shape[1:])}, '
                              f'but {where} has images {tuple(image_shape)}')
@@ -100,9 +177,8 @@ def save(distilled, path, *, preprocessing=None):
     """Writes `<path>.npz` and `<path>.json` (and `<path>.preprocess.npz` from the
     `PreprocessStats` `preprocessing`, if given) atomically; returns the .npz path."""
     npz_path, json_path = _paths(path)
-    # What this save writes anew: the path it is loaded from, the statistics entry.
-    metadata = {k: v for k, v in distilled.metadata.items()
-                if k not in ('path', 'preprocessing_file')}
+    # What this save writes anew: the statistics entry (the path is not saved).
+    metadata = dict(distilled.metadata.to_dict(), preprocessing_file=None)
     if preprocessing is not None:
         data = to_npz_bytes(preprocessing)
         with atomic_path(_preprocess_path(npz_path)) as tmp, open(tmp, 'wb') as f:
@@ -123,7 +199,7 @@ def save(distilled, path, *, preprocessing=None):
 
 
 def load(path):
-    """Loads and validates a distilled set; `metadata['path']` is set to the .npz path.
+    """Loads and validates a distilled set; its `metadata.path` is the .npz path.
 
     Args:
       path: `<name>.npz` or `<name>`; the sidecar `<name>.json` is read if present.
@@ -163,15 +239,15 @@ def load(path):
         raise TfkipError(f'{npz_path}: not a readable .npz file ({e})') from None
     check_arrays(images, labels, npz_path)
     return DistilledSet(images.astype(np.float32), labels.astype(np.float32),
-                        dict(metadata, path=npz_path))
+                        Metadata.from_dict(dict(metadata, path=npz_path)))
 
 
 def load_preprocessing(distilled):
     """The `PreprocessStats` saved with a loaded distilled set, or None if it has none."""
-    entry = distilled.metadata.get('preprocessing_file')
+    entry = distilled.metadata.preprocessing_file
     if entry is None:
         return None
-    path = _preprocess_path(distilled.metadata['path'])
+    path = _preprocess_path(distilled.metadata.path)
     try:
         with gfile().GFile(path, 'rb') as f:
             data = f.read()

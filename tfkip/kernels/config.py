@@ -2,7 +2,7 @@
 import dataclasses
 import math
 
-from tfkip.errors import TfkipError
+from tfkip.errors import TfkipError, check_choices
 from tfkip.kernels.architectures import ARCHITECTURES, DEFAULT_B_STD, DEFAULT_W_STD, READOUTS
 
 KERNELS = ('ntk', 'nngp')
@@ -44,19 +44,13 @@ class KernelConfig:
     block_size: int | None = None
 
     def __post_init__(self):
-        if self.architecture not in ARCHITECTURES:
-            raise TfkipError(f'unknown architecture {self.architecture!r}; '
-                             f'choose one of {sorted(ARCHITECTURES)}')
-        if self.kernel not in KERNELS:
-            raise TfkipError(f'unknown kernel {self.kernel!r}; choose one of {KERNELS}')
+        check_choices(self)
         if not isinstance(self.depth, int) or self.depth < 1:
             raise TfkipError(f'depth must be an integer >= 1, got {self.depth!r}')
         if not (math.isfinite(self.W_std) and self.W_std > 0):
             raise TfkipError(f'W_std must be a positive number, got {self.W_std!r}')
         if not (math.isfinite(self.b_std) and self.b_std >= 0):
             raise TfkipError(f'b_std must be a number >= 0, got {self.b_std!r}')
-        if self.readout not in READOUTS:
-            raise TfkipError(f'unknown readout {self.readout!r}; choose one of {READOUTS}')
         table = ARCHITECTURES[self.architecture]
         defaults = KernelConfig.__dataclass_fields__
         for option in ('prepend_conv', 'readout'):
@@ -64,9 +58,6 @@ class KernelConfig:
                 takers = [name for name, a in ARCHITECTURES.items() if option in a.options]
                 raise TfkipError(f'{option} applies to the {" and ".join(takers)} '
                                  'architecture only')
-        if self.implementation not in IMPLEMENTATIONS:
-            raise TfkipError(f'unknown implementation {self.implementation!r}; '
-                             f'choose one of {IMPLEMENTATIONS}')
         if self.implementation == 'fast' and table.fast is None:
             raise TfkipError(f'the {self.architecture} architecture has no fast kernel; use '
                              "implementation 'auto' or 'neural_tangents'")

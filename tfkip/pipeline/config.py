@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 
-from tfkip import augment
 from tfkip.distill.config import DistillConfig
 from tfkip.errors import TfkipError
 from tfkip.options import ALIASES, pick
@@ -56,7 +55,7 @@ class RunConfig:
         PreprocessConfig option, and transfer_protocol and transfer_<TransferConfig field>.
         Without `augmentation`, methods whose loss takes it get the dataset's DSA groups."""
         from tfkip.distill import methods
-        from tfkip.publish import builder_class, dataset_for_source
+        from tfkip.publish import augmentation, builder_class, dataset_for_source
         values = {k: v for k, v in values.items() if v is not None}
         method = methods.get(values.get('method', RUN_DEFAULTS['method']))
         others = {k for k, (owner, _) in methods.option_fields().items() if owner is not method}
@@ -74,7 +73,7 @@ class RunConfig:
         builder_class(dataset)  # an unknown name stops here, before any stage runs
         distill = DistillConfig.from_options(values)
         if 'augmentation' not in values and distill.algorithm.augments:
-            distill = dataclasses.replace(distill, augmentation=augment.for_dataset(dataset))
+            distill = dataclasses.replace(distill, augmentation=augmentation(dataset))
         transfer = pick(values, TransferConfig, prefix=TRANSFER_PREFIX)
         skip = values.get('skip', ())
         return cls(source=values['source'], run_dir=values['run_dir'], dataset=dataset,

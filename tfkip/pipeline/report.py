@@ -27,7 +27,7 @@ def write_report(config, outputs, timings):
         from tfkip.formats import distilled_set
         distilled = distilled_set.load(distill['artifact'])
         paths['images'] = _image_grid(distilled, os.path.join(config.run_dir, 'distilled.png'))
-        if distilled.metadata.get('losses') or distilled.metadata.get('history'):
+        if distilled.metadata.losses or distilled.metadata.history:
             paths['curves'] = _curves(distilled.metadata,
                                       os.path.join(config.run_dir, 'curves.png'))
     summary['files'] = paths
@@ -141,7 +141,7 @@ def _image_grid(distilled, path):
     stats = distilled_set.load_preprocessing(distilled)
     images = invert(stats, distilled.images) if stats is not None else distilled.images
     classes = distilled.class_ids  # what a network trained on the set is told
-    names = distilled.metadata.get('class_names') or [str(c) for c in range(distilled.num_classes)]
+    names = distilled.metadata.class_names or [str(c) for c in range(distilled.num_classes)]
     columns = min(MAX_PER_CLASS, max(int(np.sum(classes == c)) for c in range(len(names))))
     plt = _pyplot()
     figure, axes = plt.subplots(len(names), columns, squeeze=False,
@@ -164,7 +164,7 @@ def _image_grid(distilled, path):
 
 def _curves(metadata, path):
     """curves.png: the loss on the target batches, and the held-out KRR accuracy."""
-    losses, history = metadata.get('losses') or [], metadata.get('history') or []
+    losses, history = metadata.losses, metadata.history
     plt = _pyplot()
     figure, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(9, 3.2))
     loss_ax.plot([h['step'] for h in losses], [h['loss'] for h in losses])

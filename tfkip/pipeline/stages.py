@@ -90,8 +90,8 @@ def distill_to_artifact(config, train, test, stats, prepared, base, *, source, l
     from tfkip.distill.train import distill
     result = distill(config, train, eval_data=test, workdir=workdir or base + '.ckpt', log=log,
                      **kwargs)
-    metadata = dict(result.metadata, preprocessing={'prepared': prepared, **stats.describe()},
-                    source=source)
+    metadata = dataclasses.replace(result.metadata, source=source,
+                                   preprocessing={'prepared': prepared, **stats.describe()})
     if not distributed.is_writer():
         return None, metadata
     return distilled_set.save(dataclasses.replace(result, metadata=metadata), base,
@@ -139,20 +139,19 @@ def evaluate_artifact(path, source, *, eval_split='test', train_split='train',
     import numpy as np
     from tfkip import preprocess, sources
     from tfkip.formats import distilled_set
-    from tfkip.distill.config import DistillConfig
     artifact = distilled_set.load(path)
     meta = artifact.metadata
     opened = sources.open_source(source, tfds_data_dir=tfds_data_dir)
     kernel = kernel or {}
     hparams = None
-    if 'config' in meta:
-        made = DistillConfig.from_dict(meta['config'])
+    if meta.config is not None:
+        made = meta.distill_config()
         kernel, reg = dataclasses.replace(made.kernel, **kernel), made.reg if reg is None else reg
-        hparams = {k: np.float32(v) for k, v in meta['hparams'].items()}
-    prep = meta.get('preprocessing')
+        hparams = {k: np.float32(v) for k, v in meta.hparams.items()}
+    prep = meta.preprocessing
     if prep is not None and prep['prepared'] != isinstance(opened, sources.Prepared):
         kind = 'a Beam-prepared folder' if prep['prepared'] else 'raw images'
-        raise TfkipError(f'{path} was distilled from {kind} ({meta["source"]}); evaluate it '
+        raise TfkipError(f'{path} was distilled from {kind} ({meta.source}); evaluate it '
                          f'with a --source of the same kind, not {source}')
     stats = None
     if not isinstance(opened, sources.Prepared):
@@ -195,7 +194,7 @@ def _krr(distilled, stats, opened, eval_split, kernel, reg, hparams):
     from tfkip.kernels.kernel import KernelConfig, make_kernel_fn
     if isinstance(kernel, dict):
         if 'architecture' not in kernel:
-            raise TfkipError(f'{distilled.metadata["path"]} records no kernel: give the --architecture (and '
+            raise TfkipError(f'{distilled.metadata.path} records no kernel: give the --architecture (and '
                              '--depth, --kernel, ...) it was distilled with')
         kernel = KernelConfig(**kernel)
     reg = DistillConfig.__dataclass_fields__['reg'].default if reg is None else reg
@@ -230,8 +229,8 @@ def _distill(config, outputs, log, data):
     path, metadata = distill_to_artifact(config.distill, train, test, stats, prepared,
                                          os.path.join(config.run_dir, ARTIFACT),
                                          source=config.source, log=log)
-    return {'artifact': path, 'krr_accuracy': metadata['metrics']['accuracy'],
-            'steps': metadata['steps']}
+    return {'artifact': path, 'krr_accuracy': metadata.metrics['accuracy'],
+            'steps': metadata.steps}
 
 
 def _publish(config, outputs, log, data):

@@ -1,5 +1,6 @@
 """Publish distilled sets as TFDS datasets: the shared builder base and the `publish` step."""
-from tfkip.publish.publish import (DATASETS, builder_class, config_for, dataset_for_source,
-                                   publish)
+from tfkip.publish.publish import (DATASETS, augmentation, builder_class, config_for,
+                                   dataset_for_source, publish)
 
-__all__ = ['DATASETS', 'builder_class', 'config_for', 'dataset_for_source', 'publish']
+__all__ = ['DATASETS', 'augmentation', 'builder_class', 'config_for', 'dataset_for_source',
+           'publish']

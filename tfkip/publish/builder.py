@@ -1,8 +1,9 @@
 """What every `kip_*` TFDS builder shares: configs, features, the preprocessing metadata.
 
 A builder in `tfds_builders/kip_<name>/` subclasses `KipBuilder`, sets the real dataset's
-`CLASS_NAMES`, `IMAGE_SHAPE` and TFDS name (`SOURCE`), and lists its `BUILDER_CONFIGS` with
-`configs(...)` and `published_configs(...)`. Two kinds of config:
+facts (`CLASS_NAMES`, `IMAGE_SHAPE`, its TFDS name `SOURCE`, whether `FLIPS` suit it), and
+lists its `BUILDER_CONFIGS` with `configs(...)` and `published_configs(...)`. Two kinds of
+config:
 
 - tfkip's own sets (`KipConfig`): it reads `<manual_dir>/<config name>.npz`, a tfkip
   distilled-set artifact (with its `.json` sidecar and `.preprocess.npz`, as `tfkip publish`
@@ -84,9 +85,11 @@ class PublishedConfig(tfds.core.BuilderConfig):
         return self.published.kernel
 
 
-def published_configs(dataset, num_classes):
-    """BuilderConfigs of every set the authors published for the TFDS dataset `dataset`."""
-    return [PublishedConfig(p) for p in published_sets.published_sets(dataset, num_classes)]
+def published_configs(dataset, class_names, image_shape):
+    """BuilderConfigs of every set the authors published for the TFDS dataset `dataset`, of
+    `class_names` and images of `image_shape`."""
+    return [PublishedConfig(p) for p in published_sets.published_sets(
+        dataset, len(class_names), colour=image_shape[-1] == 3)]
 
 
 def every_variant(zca):
@@ -160,9 +163,11 @@ class KipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     copy you downloaded, put it in the manual dir under its own name (e.g.
     `ConvNet_ssize100_zca_l_noaug_ckpt1000.npz`) or as `<config name>.npz`.
     """
+    # The dataset's facts, declared by each builder and read from here by the rest of tfkip.
     CLASS_NAMES = ()
     IMAGE_SHAPE = ()
     SOURCE = None  # the real dataset's TFDS name: the published sets' preprocessing is fit on it
+    FLIPS = True  # its images may be mirrored (DSA's flip); digits have a handedness
 
     def _info(self):
         return self.dataset_info_from_configs(

@@ -14,10 +14,10 @@ import tempfile
 import tensorflow_datasets as tfds
 
 from tfds_builders import DATASETS  # discovered from the builder folders
+from tfkip import augment
 from tfkip._io import check_writable
 from tfkip._tf import tf
 from tfkip.formats import distilled_set
-from tfkip.distill.config import DistillConfig
 from tfkip.errors import TfkipError
 from tfkip.publish.builder import PublishedConfig, Variant
 
@@ -30,14 +30,11 @@ def builder_class(dataset):
 
 
 def _made_as(meta):
-    """What an artifact's metadata says about how it was made, in a Variant's terms."""
-    try:
-        made = DistillConfig.from_dict(meta['config'])
-    except TypeError as e:  # a field this version does not know
-        raise TfkipError(f'the artifact records a config this tfkip cannot read ({e})') from None
+    """What an artifact's `Metadata` says about how it was made, in a Variant's terms."""
+    made = meta.distill_config()
     method = made.algorithm
     return {'method': method.publishes_as, 'kernel': method.made_with(made),
-            'zca': bool((meta.get('preprocessing') or {}).get('config', {}).get('zca')),
+            'zca': bool((meta.preprocessing or {}).get('config', {}).get('zca')),
             # Label Solve's labels are solved, not one-hot: not a 'fixedlabels' set.
             'learned_labels': (method.labels == 'solved' or made.final_label_solve
                                or (method.learns and made.learn_labels)),
@@ -47,7 +44,7 @@ def _made_as(meta):
 
 def config_for(distilled):
     """The builder config a tfkip artifact fits, e.g. 'fc_zca_ipc10'."""
-    if 'config' not in distilled.metadata:
+    if distilled.metadata.config is None:
         raise TfkipError('the distilled set records no config (a set published with the '
                          'papers?): name the builder config')
     found = _made_as(distilled.metadata)
@@ -57,16 +54,25 @@ def config_for(distilled):
 
 
 def dataset_for_source(spec):
-    """The kip_* dataset for a source spec named after the real dataset
-    ('sklearn:digits', 'tfds:mnist', '.data/cifar10', ...), or None."""
+    """The kip_* dataset for a source spec named after the real dataset, as the dataset's
+    own name or its builder's `SOURCE` ('sklearn:digits', 'tfds:svhn_cropped',
+    '.data/cifar10', ...), or None."""
     name = spec.rstrip('/').split(':')[-1].split('/')[-1].lower().replace('-', '_')
-    name = {'svhn_cropped': 'svhn'}.get(name, name)
-    return f'kip_{name}' if f'kip_{name}' in DATASETS else None
+    return next((dataset for dataset in DATASETS
+                 if name in (dataset[len('kip_'):], builder_class(dataset).SOURCE)), None)
+
+
+def augmentation(dataset):
+    """The DSA groups for `dataset` ('kip_<name>' or 'kip_<name>/<config>', or None): all,
+    less flips where its builder says they do not suit the images."""
+    if dataset is None or builder_class(dataset.split('/')[0]).FLIPS:
+        return augment.OPS
+    return augment.NO_FLIP
 
 
 def _check_variant(distilled, config, where):
     """The artifact's recorded config must be what the builder config's name promises."""
-    if 'config' not in distilled.metadata:  # a set published with the papers: nothing to check
+    if distilled.metadata.config is None:  # a set published with the papers: nothing to check
         return
     variant, found = config.variant, _made_as(distilled.metadata)
     wanted = {'method': variant.method, 'kernel': variant.kernel, 'zca': variant.zca,

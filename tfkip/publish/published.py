@@ -112,11 +112,10 @@ class PublishedSet:
                 f'{", augmentation" if self.augmentation else ""}.')
 
 
-def published_sets(dataset, num_classes):
-    """Every published variant of the TFDS dataset `dataset` (none for others)."""
-    if dataset not in ('cifar10', 'cifar100', 'mnist', 'fashion_mnist', 'svhn_cropped'):
-        return []
-    colour = dataset not in ('mnist', 'fashion_mnist')  # the digits were published without ZCA
+def published_sets(dataset, num_classes, colour):
+    """Every published variant of the TFDS dataset `dataset` (a builder that has published
+    sets says so by listing them); `colour`: whether its images are, in which case the
+    authors published ZCA-whitened variants too."""
     common = dict(dataset=dataset, num_classes=num_classes)
     sets = [PublishedSet('kip', architecture=arch, support_size=size, zca=zca,
                          learned_labels=learned, augmentation=aug, **common)

@@ -55,7 +55,7 @@ def write_published_files(root, dataset, num_classes, image_shape, *, support_si
     Returns:
       [PublishedSet] written.
     """
-    sets = [p for p in published.published_sets(dataset, num_classes)
+    sets = [p for p in published.published_sets(dataset, num_classes, image_shape[-1] == 3)
             if support_sizes is None or p.support_size in support_sizes]
     rows = {'kip': [], 'ls': []}
     for p in sets:

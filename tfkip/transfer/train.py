@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from tfkip import augment as dsa
-from tfkip.errors import TfkipError
+from tfkip.errors import TfkipError, check_choices, check_positive
 
 MODELS = ('auto', 'convnet', 'mlp')
 LOSSES = ('auto', 'xent', 'mse')
@@ -89,11 +89,7 @@ class TransferConfig:
     def __post_init__(self):
         object.__setattr__(self, 'augmentation', dsa.check_ops(self.augmentation))
         object.__setattr__(self, 'seeds', tuple(self.seeds))
-        for field in dataclasses.fields(self):
-            allowed = field.metadata.get('choices')
-            if allowed and getattr(self, field.name) not in allowed:
-                name = field.name
-                raise TfkipError(f'{name} must be one of {allowed}, got {getattr(self, name)!r}')
+        check_choices(self)
         for name in ('width', 'depth', 'epochs', 'batch_size'):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise TfkipError(f'{name} must be an integer >= 1, got {getattr(self, name)!r}')
@@ -103,8 +99,7 @@ class TransferConfig:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise TfkipError(f'{name} must be a number >= 0, got {value!r}')
-        if not self.learning_rate > 0:
-            raise TfkipError(f'learning_rate must be > 0, got {self.learning_rate!r}')
+        check_positive(self, ('learning_rate',))
         if not self.seeds:
             raise TfkipError('seeds must not be empty')
 
@@ -142,12 +137,13 @@ def protocols(names=None, dataset=None, **overrides):
     """One TransferConfig per protocol in `names` (each once; none: TransferConfig's default
     protocol), with `overrides`; without an
     `augmentation` override, each protocol's DSA groups less those `dataset` does not take
-    (no flips for digits, `tfkip.augment.for_dataset`)."""
+    (no flips for digits, `tfkip.publish.augmentation`)."""
+    from tfkip.publish import augmentation
     configs = []
     for name in dict.fromkeys(names or (TransferConfig.protocol,)):
         config = protocol(name, **overrides)
         if overrides.get('augmentation') is None:
-            allowed = dsa.for_dataset(dataset)
+            allowed = augmentation(dataset)
             config = dataclasses.replace(config, augmentation=tuple(
                 op for op in config.augmentation if op in allowed))
         configs.append(config)

@@ -19,9 +19,13 @@ configs read it from `REGISTRY` and know no method by name. A method declares:
   touch and its metadata) and `made_with(config)` (the network its sets are published
   under, or None).
 
-Modules here import only light things at the top (heavy imports inside the hooks), so that
-the command line can list the methods and their options without loading JAX. A new method is
-one new module here.
+Each method is a folder here: its `__init__.py` declares and registers it, importing only
+light things at the top (heavy imports inside the hooks), so that the command line can list
+the methods and their options without loading JAX; its algorithm sits beside it (`step.py`,
+the init/update pair of a method that learns). What the steps share is in
+`tfkip.distill.optimizer` (the pair, its state, Adam on what is learned), `distributed`
+(splitting a step over devices) and `sampling` (batches, and every random stream). A new
+method is one new folder here.
 """
 import dataclasses
 import importlib

@@ -1,9 +1,9 @@
 """DD (Wang, Zhu, Torralba, Efros 2018): learn the support images by differentiating through
-K steps of training a finite network on them (`tfkip.distill.dd`)."""
+K steps of training a finite network on them (`step.py` beside this)."""
 import dataclasses
 
 from tfkip.distill.methods import Method, register
-from tfkip.errors import TfkipError, check_integers
+from tfkip.errors import check_choices, check_integers, check_positive
 from tfkip.kernels.architectures import ARCHITECTURES
 
 
@@ -29,12 +29,9 @@ class DDOptions:
     dd_random_init: bool = True
 
     def __post_init__(self):
-        if self.dd_architecture not in ARCHITECTURES:
-            raise TfkipError(f'unknown dd_architecture {self.dd_architecture!r}; choose one '
-                             f'of {sorted(ARCHITECTURES)}')
+        check_choices(self)
         check_integers(self, ('dd_depth', 'dd_width', 'dd_inner_steps'), 1)
-        if not self.dd_step_size > 0:
-            raise TfkipError(f'dd_step_size must be > 0, got {self.dd_step_size!r}')
+        check_positive(self, ('dd_step_size',))
 
 
 class DD(Method):
@@ -48,13 +45,13 @@ class DD(Method):
 
     def network(self, config):
         """The finite network of the inner loop, initialised with the kernel's W_std, b_std."""
-        from tfkip.distill.dd import Network
+        from tfkip.distill.methods.dd.step import Network
         o = config.options
         return Network(o.dd_architecture, o.dd_depth, o.dd_width, config.kernel.W_std,
                        config.kernel.b_std)
 
     def extra_params(self, config):
-        from tfkip.distill.dd import raw_step_sizes
+        from tfkip.distill.methods.dd.step import raw_step_sizes
         return {'raw_step_sizes': raw_step_sizes(config.options.dd_step_size,
                                                  config.options.dd_inner_steps)}
 
@@ -62,7 +59,7 @@ class DD(Method):
         return ('images',) + ('labels',) * config.learn_labels + ('raw_step_sizes',)
 
     def pair(self, config, num_classes, image_shape, mesh):
-        from tfkip.distill.dd import dd
+        from tfkip.distill.methods.dd.step import dd
         return dd(self.network(config), num_classes, image_shape,
                   learning_rate=config.learning_rate_fn(), learn=self.learned(config),
                   random_init=config.options.dd_random_init, seed=config.seed)
@@ -71,7 +68,7 @@ class DD(Method):
         """DD's own yardstick on eval_data: networks trained by the learned inner loop."""
         import jax
         import numpy as np
-        from tfkip.distill.dd import fresh_network_accuracy
+        from tfkip.distill.methods.dd.step import fresh_network_accuracy
         sizes = np.asarray(jax.nn.softplus(params['raw_step_sizes'])).tolist()
         eval_data, fresh = context['eval_data'], None
         if eval_data is not None:

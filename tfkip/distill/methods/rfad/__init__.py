@@ -37,7 +37,7 @@ class RFAD(KIP):
 
     def step_kernels(self, config, num_classes):
         from tfkip.distill import step_kernels
-        from tfkip.kernels.random_features import make_feature_fn
+        from tfkip.distill.methods.rfad.features import make_feature_fn
         return step_kernels.random_features(make_feature_fn(
             config.kernel, num_models=config.options.rf_models,
             width=config.options.rf_width))

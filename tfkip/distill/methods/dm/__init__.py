@@ -1,5 +1,5 @@
 """DM, distribution matching (Zhao and Bilen 2023): match the per-class mean features of real
-and support images under a fresh random ConvNet every step (`tfkip.distill.dm`)."""
+and support images under a fresh random ConvNet every step (`step.py` beside this)."""
 import dataclasses
 
 from tfkip.distill.methods import Method, register
@@ -41,7 +41,7 @@ class DM(Method):
 
     def pair(self, config, num_classes, image_shape, mesh):
         from tfkip.augment.dsa import make_augment
-        from tfkip.distill.dm import dm
+        from tfkip.distill.methods.dm.step import dm
         from tfkip.distill.convnet import Network
         o = config.options
         return dm(Network(o.dm_width, o.dm_depth, 'instance', config.kernel.W_std,

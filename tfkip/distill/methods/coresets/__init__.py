@@ -1,5 +1,5 @@
 """Coresets: class-balanced subsets of the real images with one-hot labels, chosen, not
-learned (`tfkip.distill.coresets`): random, herding, k-center greedy."""
+learned (`selection.py`): random, herding, k-center greedy."""
 from tfkip.distill.methods import Method, register
 
 
@@ -10,10 +10,10 @@ class Coreset(Method):
 
     def start(self, config, train, params):
         import jax.numpy as jnp
-        from tfkip.distill import coresets
+        from tfkip.distill.methods.coresets import selection
         from tfkip.distill.krr import centered_one_hot
-        rows = coresets.select(self.name, train.images, train.labels, train.num_classes,
-                               config.images_per_class, config.seed, train.source)
+        rows = selection.select(self.name, train.images, train.labels, train.num_classes,
+                                config.images_per_class, config.seed, train.source)
         return dict(params, images=jnp.asarray(train.images[rows]),
                     labels=centered_one_hot(train.labels[rows], train.num_classes))
 

@@ -15,9 +15,9 @@ import jax
 import jax.numpy as jnp
 
 from tfkip.distill import convnet, distributed
-from tfkip.distill.kip import AUGMENT_STREAM, adam_pair, frozen
+from tfkip.distill.optimizer import adam_pair, frozen
+from tfkip.distill.sampling import AUGMENT_STREAM, NETWORK_STREAM
 
-_NETWORK_STREAM = 4  # folded into a step's key for its network
 
 
 def class_means(features, one_hot, weights=None, axis_name=None):
@@ -40,7 +40,7 @@ def dm_loss(support_images, support_labels, target_images, target_labels, target
       target_images: [T, H, W, C]; target_labels: [T, K] centered one-hot; target_weights:
         [T] float32, 1 for a target, 0 for padding.
       embed: `embed(images) -> [N, F]` features.
-      axis_name: as for `kip.kip_loss`.
+      axis_name: as for `kip_loss` (`methods/kip/step.py`).
 
     Returns:
       (loss [] float: the summed squared distance of the class means over the classes the
@@ -70,14 +70,14 @@ def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0
       learning_rate: Adam step size (a float or an optax schedule).
       augment: `augment(x, key) -> x` for real and support images, or None.
       seed: seeds each step's network and augmentation.
-      mesh: a 1-D mesh to split the target batch over (as `kip.kip`), or None.
+      mesh: a 1-D mesh to split the target batch over (as for `kip`), or None.
 
     Returns:
-      A `KIP` pair over `KIPState`.
+      A `Pair` over `optimizer.State`.
     """
     def objective(params, target_images, target_labels, target_weights, key, axis_name=None):
         params = frozen(params, ('images',))
-        theta = network.init(jax.random.fold_in(key, _NETWORK_STREAM), image_shape, num_classes)
+        theta = network.init(jax.random.fold_in(key, NETWORK_STREAM), image_shape, num_classes)
         support = params['images']
         if augment is not None:
             augment_key = jax.random.fold_in(key, AUGMENT_STREAM)

@@ -1,6 +1,6 @@
 """KIP (Nguyen, Chen, Lee 2021; Nguyen, Novak, Xiao, Lee 2021): learn the support images (and
 labels) so that kernel ridge regression on them with the exact infinite-width kernel fits
-real target batches (`tfkip.distill.kip`)."""
+real target batches (`step.py` beside this)."""
 from tfkip.distill.methods import Method, register
 
 
@@ -21,7 +21,7 @@ class KIP(Method):
         if config.loss != 'platt':
             return {}
         import jax.numpy as jnp
-        from tfkip.distill.kip import PLATT_TEMPERATURE
+        from tfkip.distill.methods.kip.step import PLATT_TEMPERATURE
         return {'log_temperature': jnp.log(jnp.float32(PLATT_TEMPERATURE))}
 
     def step_kernels(self, config, num_classes):
@@ -32,7 +32,7 @@ class KIP(Method):
 
     def pair(self, config, num_classes, image_shape, mesh):
         from tfkip.augment.dsa import make_augment
-        from tfkip.distill.kip import kip
+        from tfkip.distill.methods.kip.step import kip
         return kip(self.step_kernels(config, num_classes),
                    learning_rate=config.learning_rate_fn(), reg=config.reg,
                    learn=self.learned(config), loss=config.loss, seed=config.seed, mesh=mesh,

@@ -21,8 +21,8 @@ width-32 ConvNet on MNIST: 21k floats per step) plus one step's activations. Com
 grows as K (about three network passes over x_s per inner step), which is what limits K:
 tens of steps, as in the paper, not thousands.
 
-The pair shares KIP's state (`KIPState`) and training loop; the jitted step runs on whatever
-devices its inputs are on (no explicit sharding: the synthetic set is small and the target
+The pair is an `optimizer.adam_pair`, run by the shared training loop; the jitted step runs on
+whatever devices its inputs are on (no explicit sharding: the synthetic set is small and the target
 batch is split by XLA when it arrives sharded).
 """
 from typing import NamedTuple
@@ -32,7 +32,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from tfkip.distill.kip import adam_pair, batch_mean, frozen
+from tfkip.distill.distributed import batch_mean
+from tfkip.distill.optimizer import adam_pair, frozen
 from tfkip.kernels.architectures import ARCHITECTURES
 
 LEARNABLE = ('images', 'labels', 'raw_step_sizes')
@@ -98,7 +99,7 @@ def dd(network, num_classes, image_shape, *, learning_rate, learn=('images', 'ra
       seed: seeds the initialisations.
 
     Returns:
-      A `KIP` pair over `KIPState` with params {'images': [S, H, W, C] float32,
+      A `Pair` over `optimizer.State` with params {'images': [S, H, W, C] float32,
       'labels': [S, C] float32, 'raw_step_sizes': [K] float32}; `update(state, x_t, y_t,
       weights=None) -> (state, {'loss', 'accuracy'})` (targets y_t centered one-hot).
     """

@@ -1,10 +1,10 @@
 """FRePo (Zhou, Nezhadarya, Ba 2022): KIP's loss on the features of a pool of finite ConvNets
-trained online on the support set (`tfkip.distill.frepo`). Its sets are evaluated with the
+trained online on the support set (`step.py` beside this). Its sets are evaluated with the
 config's kernel, like every method's; the network is the `standard` protocol's ConvNet."""
 import dataclasses
 
 from tfkip.distill.methods import Method, register
-from tfkip.errors import TfkipError, check_integers
+from tfkip.errors import TfkipError, check_choices, check_integers, check_positive
 
 NORMALIZATIONS = ('instance', 'none')
 
@@ -30,12 +30,9 @@ class FRePoOptions:
                                                  metadata={'choices': NORMALIZATIONS})
 
     def __post_init__(self):
+        check_choices(self)
         check_integers(self, ('frepo_models', 'frepo_reset', 'frepo_width', 'frepo_depth'), 1)
-        if not self.frepo_online_lr > 0:
-            raise TfkipError(f'frepo_online_lr must be > 0, got {self.frepo_online_lr!r}')
-        if self.frepo_normalization not in NORMALIZATIONS:
-            raise TfkipError(f'unknown frepo_normalization {self.frepo_normalization!r}; '
-                             f'choose one of {NORMALIZATIONS}')
+        check_positive(self, ('frepo_online_lr',))
 
 
 class FRePo(Method):
@@ -63,7 +60,7 @@ class FRePo(Method):
 
     def pair(self, config, num_classes, image_shape, mesh):
         from tfkip.augment.dsa import make_augment
-        from tfkip.distill.frepo import frepo
+        from tfkip.distill.methods.frepo.step import frepo
         o = config.options
         return frepo(self.network(config), num_classes, image_shape,
                      learning_rate=config.learning_rate_fn(), reg=config.reg,

@@ -4,9 +4,9 @@ trained online on the support set, as a pure `init` / `update` pair.
 A pool of M networks (`tfkip.distill.convnet`) is kept beside the support set. Each step:
 
 1. draws one network i of the pool;
-2. takes KIP's loss (`kip.kip_loss`, KRR with K = phi phi^T) on the network's features phi
-   of the support and target images, the network held fixed, and updates the support images
-   (and labels) with Adam;
+2. takes KIP's loss (`kip_loss` of `methods/kip/step.py`, KRR with K = phi phi^T) on the
+   network's features phi of the support and target images, the network held fixed, and
+   updates the support images (and labels) with Adam;
 3. trains network i one Adam step on the updated support set (MSE to its labels, the
    support augmented if augmentation is on) and counts its updates; a network with
    `reset_every` updates is replaced by a fresh one.
@@ -23,10 +23,11 @@ import jax.numpy as jnp
 import optax
 
 from tfkip.distill import convnet, distributed, step_kernels
-from tfkip.distill.kip import AUGMENT_STREAM, KIP, frozen, kip_loss, masked_adam
+from tfkip.distill.methods.kip.step import kip_loss
+from tfkip.distill.optimizer import Pair, frozen, masked_adam
+from tfkip.distill.sampling import AUGMENT_STREAM, POOL_STREAM
 
 LEARNABLE = ('images', 'labels')
-_POOL_STREAM = 3  # folded into the seed's key for the networks of the pool
 
 
 class FRePoState(NamedTuple):
@@ -45,9 +46,8 @@ class FRePoState(NamedTuple):
     pool: Any
 
 
-def frepo(network, num_classes, image_shape, *, learning_rate, reg, learn=('images', 'labels'),
-          pool_size=10, reset_every=100, online_learning_rate=3e-4, augment=None, seed=0,
-          mesh=None):
+def frepo(network, num_classes, image_shape, *, learning_rate, reg, pool_size, reset_every,
+          online_learning_rate, learn=('images', 'labels'), augment=None, seed=0, mesh=None):
     """Builds the FRePo init/update pair.
 
     Args:
@@ -62,17 +62,17 @@ def frepo(network, num_classes, image_shape, *, learning_rate, reg, learn=('imag
       augment: `augment(x, key) -> x` applied to the support images when a network trains
         on them, or None.
       seed: seeds the pool and each step's draws.
-      mesh: a 1-D mesh to split the target batch over (as `kip.kip`), or None.
+      mesh: a 1-D mesh to split the target batch over (as for `kip`), or None.
 
     Returns:
-      A `KIP` pair over `FRePoState`; `update(state, x_t, y_t, weights=None) -> (state,
+      A `Pair` over `FRePoState`; `update(state, x_t, y_t, weights=None) -> (state,
       {'loss', 'accuracy'})`.
     """
     unknown = set(learn) - set(LEARNABLE)
     if unknown:
         raise ValueError(f'cannot learn {sorted(unknown)}; choose from {LEARNABLE}')
     optimizer, online = masked_adam(learning_rate, learn), optax.adam(online_learning_rate)
-    pool_key = jax.random.fold_in(jax.random.key(seed), _POOL_STREAM)
+    pool_key = jax.random.fold_in(jax.random.key(seed), POOL_STREAM)
     norm = network.normalization
 
     def fresh(index):
@@ -124,4 +124,4 @@ def frepo(network, num_classes, image_shape, *, learning_rate, reg, learn=('imag
                 'age': state.pool['age'].at[i].set(jnp.where(reset, 0, age))}
         return FRePoState(params, opt_state, state.step + 1, pool), {'loss': value, **metrics}
 
-    return KIP(init, update)
+    return Pair(init, update)

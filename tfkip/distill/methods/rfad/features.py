@@ -17,18 +17,14 @@ import jax.numpy as jnp
 
 from tfkip.errors import TfkipError
 
-DEFAULT_NUM_MODELS = 8
-DEFAULT_WIDTH = 128
-
-
-def make_feature_fn(config, *, num_models=DEFAULT_NUM_MODELS, width=DEFAULT_WIDTH):
+def make_feature_fn(config, *, num_models, width):
     """Returns `feature_fn(x, key, hparams) -> phi(x)` for the architecture of `config`.
 
     Args:
       config: a KernelConfig (architecture, depth, prepend_conv, readout; its `kernel`
         must be 'nngp', the kernel the features approximate).
-      num_models: M, the networks drawn per key.
-      width: hidden channels (ConvNet) or units (FC) of each network.
+      num_models: M, the networks drawn per key (RFAD's `rf_models`).
+      width: hidden channels (ConvNet) or units (FC) of each network (`rf_width`).
 
     Returns:
       A pure, jit-able function of x: [N, H, W, C] float32, key: a JAX PRNG key (the same

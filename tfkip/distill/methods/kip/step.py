@@ -16,8 +16,6 @@ RFAD (Loo et al., NeurIPS 2022) is this loop with random-feature step kernels (f
 networks every step, `step_kernels.random_features`) and, optionally, its Platt-scaled
 cross-entropy loss with a learned temperature (`loss='platt'`).
 """
-from typing import Any, Callable, NamedTuple
-
 import jax
 import jax.numpy as jnp
 import optax
@@ -25,33 +23,13 @@ import optax
 from tfkip.distill import distributed
 from tfkip.distill.config import LOSSES
 from tfkip.distill.krr import krr_predict
+from tfkip.distill.optimizer import Pair, adam_pair, frozen
+from tfkip.distill.sampling import AUGMENT_STREAM
 
 LEARNABLE = ('images', 'labels', 'hparams', 'log_temperature')
 # RFAD's Platt temperature starts here: centered one-hot targets put a confident KRR
 # prediction about 1 above the others, which is then a logit margin of 10.
 PLATT_TEMPERATURE = 0.1
-AUGMENT_STREAM = 1 << 20  # folded into a step's key for its augmentation draws
-
-
-class KIPState(NamedTuple):
-    """KIP state.
-
-    params: {'images': [S, H, W, C] float32, 'labels': [S, C] float32,
-             'hparams': {'W_std': [] float32, 'b_std': [] float32},
-             and with loss 'platt', 'log_temperature': [] float32}
-    opt_state: the optax state of `params`.
-    step: [] int32, updates applied so far.
-    """
-    params: Any
-    opt_state: optax.OptState
-    step: jax.Array
-
-
-class KIP(NamedTuple):
-    """`init(params) -> KIPState`;
-    `update(state, x_t, y_t, weights=None) -> (KIPState, {'loss', 'accuracy'})`."""
-    init: Callable
-    update: Callable
 
 
 def kip_loss(params, target_images, target_labels, target_weights=None, key=None, *,
@@ -59,7 +37,9 @@ def kip_loss(params, target_images, target_labels, target_weights=None, key=None
     """KRR loss of the support set `params` on one target batch.
 
     Args:
-      params: see KIPState.
+      params: {'images': [S, H, W, C] float32, 'labels': [S, C] float32,
+        'hparams': {'W_std': [] float32, 'b_std': [] float32}, and with loss 'platt'
+        'log_temperature': [] float32}.
       target_images: [T, H, W, C] float32.
       target_labels: [T, C] float32, centered one-hot.
       target_weights: [T] float32, 1 for a target, 0 for padding (None: all ones).
@@ -92,46 +72,7 @@ def kip_loss(params, target_images, target_labels, target_weights=None, key=None
     else:
         per_target = 0.5 * jnp.mean((predictions - target_labels) ** 2, axis=-1)
     correct = jnp.argmax(predictions, -1) == jnp.argmax(target_labels, -1)
-    return batch_mean(per_target, correct, target_weights, axis_name)
-
-
-def batch_mean(per_target, correct, target_weights=None, axis_name=None):
-    """The loss and accuracy of a target batch, over its targets of weight 1.
-
-    Args:
-      per_target: [T] float, each target's loss; correct: [T] bool, each prediction's.
-      target_weights: [T] float32, 1 for a target, 0 for padding (None: all ones).
-      axis_name: inside `shard_map`, the mesh axis the targets are split over: the sums
-        are `psum`-ed, so the result is the whole batch's on every device.
-
-    Returns:
-      (loss [] float, {'accuracy': [] float}).
-    """
-    if target_weights is None:
-        target_weights = jnp.ones(per_target.shape, per_target.dtype)
-    sums = {'loss': jnp.sum(target_weights * per_target),
-            'correct': jnp.sum(target_weights * correct),
-            'count': jnp.sum(target_weights)}
-    if axis_name is not None:
-        sums = jax.lax.psum(sums, axis_name)
-    return sums['loss'] / sums['count'], {'accuracy': sums['correct'] / sums['count']}
-
-
-def frozen(params, learn):
-    """params with the entries not in `learn` behind `stop_gradient`: constants, so the
-    backward pass skips what only they reach (for random features, the target images'
-    networks)."""
-    return {name: value if name in learn else jax.lax.stop_gradient(value)
-            for name, value in params.items()}
-
-
-def masked_adam(learning_rate, learn):
-    """Adam on the entries of a params dict named in `learn`; the others frozen
-    (`optax.set_to_zero`), so the optimizer state has one shape whatever is learned."""
-    return optax.multi_transform(
-        {'learn': optax.adam(learning_rate), 'freeze': optax.set_to_zero()},
-        lambda params: {name: jax.tree.map(lambda _: 'learn' if name in learn else 'freeze',
-                                           value) for name, value in params.items()})
+    return distributed.batch_mean(per_target, correct, target_weights, axis_name)
 
 
 def kip(kernels, *, learning_rate, reg, learn=('images',), loss='mse', augment=None, seed=0,
@@ -157,7 +98,8 @@ def kip(kernels, *, learning_rate, reg, learn=('images',), loss='mse', augment=N
         count (pad it with weight-0 targets). None: one device.
 
     Returns:
-      A KIP pair; `update(state, x_t, y_t, weights=None)` is pure and jit-able.
+      A `Pair` over `optimizer.State`; `update(state, x_t, y_t, weights=None)` is pure and
+      jit-able.
 
     Example:
       >>> import numpy as np
@@ -193,23 +135,4 @@ def kip(kernels, *, learning_rate, reg, learn=('images',), loss='mse', augment=N
                              'log(PLATT_TEMPERATURE))')
         return pair.init(params)
 
-    return KIP(init, pair.update)
-
-
-def adam_pair(loss_fn, learning_rate, learn, key_of_step):
-    """The init/update pair minimising `loss_fn(params, x_t, y_t, weights, key) ->
-    (loss, metrics)` with `masked_adam` over `KIPState`; step i gets `key_of_step(i)`."""
-    optimizer = masked_adam(learning_rate, learn)
-
-    def init(params):
-        return KIPState(params, optimizer.init(params), jnp.zeros([], jnp.int32))
-
-    def update(state, target_images, target_labels, target_weights=None):
-        (value, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-            state.params, target_images, target_labels, target_weights,
-            key_of_step(state.step))
-        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-        params = optax.apply_updates(state.params, updates)
-        return KIPState(params, opt_state, state.step + 1), {'loss': value, **metrics}
-
-    return KIP(init, update)
+    return Pair(init, pair.update)
