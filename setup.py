@@ -38,8 +38,9 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
-    # dill: needed by tfds.testing.DatasetBuilderTestCase, undeclared by TFDS.
-    'test': ['pytest>=8', 'dill>=0.3.8'],
+    # dill: needed by tfds.testing.DatasetBuilderTestCase, undeclared by TFDS; pytest-xdist
+    # runs the suite on both cores (pytest.ini).
+    'test': ['pytest>=8', 'pytest-xdist>=3.5', 'dill>=0.3.8'],
 }
 
 setuptools.setup(
