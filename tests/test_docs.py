@@ -44,7 +44,7 @@ def test_readme_is_short_with_contents():
     text = _read('README.md')
     assert len(text.splitlines()) <= 250
     assert '## Contents' in text
+    headings = {re.sub(r'[^a-z0-9 -]', '', h.lower()).replace(' ', '-')
+                for h in re.findall(r'^## (.+)$', text, re.M)}
     for anchor in re.findall(r'\]\(#([^)]+)\)', text):
-        headings = {re.sub(r'[^a-z0-9 -]', '', h.lower()).replace(' ', '-')
-                    for h in re.findall(r'^## (.+)$', text, re.M)}
         assert anchor in headings, anchor
