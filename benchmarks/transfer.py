@@ -77,29 +77,15 @@ DATASETS = {  # name: (folder under --data, preprocessing, dataset name for DSA)
     'mnist': ('mnist', preprocess.PreprocessConfig(zca=False), 'kip_mnist'),
     'cifar10': ('cifar10', preprocess.PreprocessConfig(zca=True, zca_reg=0.1), 'kip_cifar10'),
 }
+# Steps per row, sized from measured step times so that the steps and their periodic checks
+# fit the 60-minute CPU budget; each row's `history` records its own time per step, which is
+# what to size a new row from (this shared machine's speed varies by up to 2x between days).
 STEPS = {('rfad', 'mnist', 1): 400, ('rfad', 'cifar10', 1): 500, ('rfad', 'mnist', 10): 800,
          ('rfad', 'cifar10', 10): 400,
-         # Steps at the step times measured on the idle 2 cores (500 targets, DSA, 2026-11-30:
-         # FRePo CIFAR-10 0.48 s at 1/class, 1.12 s at 10; MNIST 0.16 s at 1, 0.79 s at 10;
-         # DM CIFAR-10 0.43 s at 1, 0.67 s at 10; MNIST 0.33 s at 1, 0.45 s at 10), leaving
-         # the rest of the hour for the exact-kernel KRR evaluations (4 on 1,000 test images,
-         # then the full split: ~13 min for CIFAR-10 at 10/class, ~8 for MNIST, ~1 at 1/class).
-         # FRePo MNIST 1/class stepped at 0.38 s, not 0.16, in its first run (2026-12-01, the
-         # machine otherwise idle): resized from 18000 steps after 1050 of them. FRePo MNIST
-         # 10/class stepped at 1.52 s, not 0.79 (2026-12-01, idle): resized from 3800 after 150;
-         # its final KRR on the full test split then took ~16 min, not ~8: 74.6 min in all.
-         # FRePo CIFAR-10 10/class with fixed labels stepped at 1.55-1.75 s (2026-12-01, idle),
-         # its learned-label row at 1.12 s (2026-11-30): the same work on a machine that has
-         # run 1.4-2x slower since; size new rows from recent step times. DM MNIST 10/class
-         # took 61.4 min for 6500 steps (0.57 s a step, 2026-12-01); rerun, it stepped at
-         # 0.83 s (2026-12-01, idle): resized to 3800 after 350; that run slowed to 0.93 s
-         # (its steps on course for ~62 min): resized to 3000 after 2350.
          ('frepo', 'cifar10', 1): 6500, ('frepo', 'cifar10', 10): 2400,
          ('frepo', 'mnist', 1): 8500, ('frepo', 'mnist', 10): 1900,
          ('dm', 'cifar10', 1): 7000, ('dm', 'cifar10', 10): 4000, ('dm', 'mnist', 1): 9000,
          ('dm', 'mnist', 10): 3000,
-         # KIP MNIST: 4.6-4.9 s a step without DSA (issue 23's run, 2026-12-01); with DSA
-         # its 600 steps took 51.3 min (4.9-5.7 s a step, 2026-12-02, the machine idle).
          ('kip', 'mnist', 1): 600}
 # Published finite ConvNet-3 figures at these sizes (CIFAR-10: KIP -> NN, RFAD, FRePo, RCIG),
 # the yardstick for the rows; random subsets under the field's protocol are ~14-15 / 26-31%.
