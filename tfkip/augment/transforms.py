@@ -78,7 +78,7 @@ def _affine(x, a, b, c, d, xp):
 def scale(x, u, xp):
     """Each axis scaled by its own factor in [1/SCALE, SCALE]."""
     factors = 1 / dsa.SCALE + u * (dsa.SCALE - 1 / dsa.SCALE)
-    zero = factors[:, 0] * 0
+    zero = xp.zeros_like(factors[:, 0])
     return _affine(x, factors[:, 0], zero, zero, factors[:, 1], xp)
 
 
@@ -94,8 +94,8 @@ def crop(x, u, xp):
     h, w = x.shape[1:3]
     dr = xp.floor(u[:, 0] * (2 * int(h * dsa.CROP) + 1)) - int(h * dsa.CROP)
     dc = xp.floor(u[:, 1] * (2 * int(w * dsa.CROP) + 1)) - int(w * dsa.CROP)
-    rows = _cast(xp, xp.arange(h), 'float32')[None, :, None] - dr[:, None, None]
-    cols = _cast(xp, xp.arange(w), 'float32')[None, None, :] - dc[:, None, None]
+    rows = xp.arange(h, dtype='float32')[None, :, None] - dr[:, None, None]
+    cols = xp.arange(w, dtype='float32')[None, None, :] - dc[:, None, None]
     return sample(x, rows, cols, xp)
 
 
@@ -105,7 +105,7 @@ def cutout(x, u, xp):
     for axis, size in ((0, x.shape[1]), (1, x.shape[2])):
         side = int(size * dsa.CUTOUT + 0.5)
         centre = xp.floor(u[:, axis] * (size + 1 - side % 2))
-        index = _cast(xp, xp.arange(size), 'float32')[None, :]
+        index = xp.arange(size, dtype='float32')[None, :]
         masks.append((index >= centre[:, None] - side // 2)
                      & (index < centre[:, None] - side // 2 + side))
     inside = masks[0][:, :, None] & masks[1][:, None, :]

@@ -82,9 +82,8 @@ class Metadata:
         the rest (a method's own) into `extra`."""
         names = {f.name for f in dataclasses.fields(cls)} - {'extra'}
         return cls(**{k: v for k, v in values.items() if k in names},
-                   extra={**values.get('extra', {}),
-                          **{k: v for k, v in values.items()
-                             if k not in names and k not in _FILE_FACTS and k != 'extra'}})
+                   extra={k: v for k, v in values.items()
+                          if k not in names and k not in _FILE_FACTS})
 
     def to_dict(self):
         """The sidecar's entries: the fields but `path`, with `extra` merged in."""
