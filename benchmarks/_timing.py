@@ -1,11 +1,9 @@
-"""Timing one distillation step, and writing the results, for the step-time benchmarks."""
-import json
+"""Timing one distillation step, for the step-time benchmarks."""
 import time
 
 import jax
 import numpy as np
 
-from tfkip._io import write_text
 from tfkip.distill import distributed
 from tfkip.distill.methods.kip.step import PLATT_TEMPERATURE, kip
 from tfkip.distill.krr import centered_one_hot
@@ -55,9 +53,3 @@ def step_rate(kernels, hparams, support, targets, shape, *, mesh=None, steps=1, 
         timings.append(steps / (time.perf_counter() - start))
     return float(np.median(timings)), timings
 
-
-def write_results(base, result, text):
-    """Writes `base`.json (the result) and `base`.md (its table `text`); prints the path."""
-    write_text(base + '.json', json.dumps(result, indent=2) + '\n')
-    write_text(base + '.md', text)
-    print(f'wrote {base}.md')

@@ -37,7 +37,7 @@ bench 120 benchmarks/kip_scaling.py
 bench 90 benchmarks/rfad_step_time.py
 if [ -n "${OUT:-}" ]; then
   tag=$(python3 -c "import sys; sys.path.insert(0, 'benchmarks'); import jax
-from _machine import device_tag; print(device_tag(jax.devices()[0]))")
+from _common import device_tag; print(device_tag(jax.devices()[0]))")
   cp benchmarks/results/*_"$tag".json benchmarks/results/*_"$tag".md "$OUT"/ 2>/dev/null
 fi
 exit $status

@@ -12,7 +12,6 @@ their ratio, and how far the two sets of statistics agree.
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -22,11 +21,10 @@ import time
 import numpy as np
 
 from tfkip import preprocess, sources
-from tfkip._io import write_text
 from tfkip.beam.preprocess import preprocess as beam_preprocess
 from tfkip.formats.prepared import STATS
 
-from _machine import cpu_name
+import _common
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG = preprocess.PreprocessConfig(zca_reg=0.1)  # the paper's CIFAR-10 preprocessing
@@ -35,9 +33,7 @@ TARGET_RATIO = 3.0
 
 def machine():
     import apache_beam
-    return {'cpu': cpu_name(), 'cores': os.cpu_count(),
-            'python': platform.python_version(), 'numpy': np.__version__,
-            'apache_beam': apache_beam.__version__}
+    return {**_common.machine(), 'numpy': np.__version__, 'apache_beam': apache_beam.__version__}
 
 
 def run_numpy(data, out):
@@ -112,11 +108,8 @@ def main(argv=None):
         'target_ratio': TARGET_RATIO, 'stats_max_relative_difference': agreement,
         'output_bytes': shard_bytes, 'stats_bytes': stats_bytes}
     result['meets_target'] = result['ratio_to_numpy_total'] <= TARGET_RATIO
-    os.makedirs(args.results, exist_ok=True)
-    write_text(os.path.join(args.results, 'beam_preprocess_cifar10.json'),
-               json.dumps(result, indent=2) + '\n')
-    write_text(os.path.join(args.results, 'beam_preprocess_cifar10.md'), markdown(result))
-    print(markdown(result))
+    _common.write_results(os.path.join(args.results, 'beam_preprocess_cifar10'), result,
+                          markdown(result))
     return 0 if result['meets_target'] else 1
 
 

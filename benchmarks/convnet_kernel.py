@@ -21,8 +21,7 @@ import resource
 import sys
 import time
 
-from _child import run_json
-from _machine import cpu_name, device_tag
+from _common import cpu_name, device_tag, run_json, write_results
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 IMPLEMENTATIONS = ('neural_tangents', 'fast')
@@ -114,12 +113,8 @@ def main(argv=None):
     result = {'machine': _machine(runs['fast', 'ntk']), 'date': time.strftime('%Y-%m-%d'),
               'problem': 'depth-3 ConvNet (Flatten readout), 32x32x3 inputs, float32',
               'rows': rows}
-    from tfkip._io import write_text
-    os.makedirs(args.results, exist_ok=True)
-    stem = os.path.join(args.results, f'convnet_kernel_{runs["fast", "ntk"]["tag"]}')
-    write_text(stem + '.json', json.dumps(result, indent=2) + '\n')
-    write_text(stem + '.md', markdown(result))
-    print(markdown(result))
+    write_results(os.path.join(args.results, f'convnet_kernel_{runs["fast", "ntk"]["tag"]}'),
+                  result, markdown(result))
     return 0
 
 

@@ -31,9 +31,8 @@ import jax  # noqa: E402
 from tfkip.distill import distributed, step_kernels  # noqa: E402
 from tfkip.kernels.kernel import KernelConfig, make_kernel_fn  # noqa: E402
 
-from _timing import step_rate, write_results  # noqa: E402
-from _machine import device_tag  # noqa: E402
-from kip_mnist import machine  # noqa: E402
+from _common import device_tag, machine, write_results  # noqa: E402
+from _timing import step_rate  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # kernel, support images, targets per step, steps per timing.

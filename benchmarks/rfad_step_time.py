@@ -27,10 +27,9 @@ from tfkip.kernels.kernel import KernelConfig, make_kernel_fn  # noqa: E402
 from tfkip.distill.methods.rfad import RFADOptions  # noqa: E402
 from tfkip.distill.methods.rfad.features import make_feature_fn  # noqa: E402
 
-from _machine import device_tag  # noqa: E402
-from _timing import step_rate, write_results  # noqa: E402
-from benchmarks_table import RFAD_MODELS, RFAD_WIDTH  # noqa: E402
-from kip_mnist import machine  # noqa: E402
+from _common import device_tag, machine, write_results  # noqa: E402
+from _timing import step_rate  # noqa: E402
+from rows import PRESETS  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KERNEL = KernelConfig('convnet', depth=3, kernel='nngp')
@@ -40,7 +39,7 @@ SHAPE = (32, 32, 3)
 SIZES = ((10, 100), (100, 100), (100, 500))
 # name: (num_models, width). 'rows' are BENCHMARKS.md's RFAD rows (sized for 2 CPU cores).
 RFAD = {'default': (RFADOptions().rf_models, RFADOptions().rf_width),
-        'rows': (RFAD_MODELS, RFAD_WIDTH)}
+        'rows': (PRESETS['rfad'].options.rf_models, PRESETS['rfad'].options.rf_width)}
 
 
 def measure(support, targets, repeats):

@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-from benchmarks._machine import cpu_name  # noqa: E402
+from benchmarks._common import cpu_name  # noqa: E402
 from tfkip._io import write_text  # noqa: E402
 
 RESULTS = os.path.join(HERE, 'results', 'suite_time')

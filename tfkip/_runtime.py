@@ -9,7 +9,7 @@ JAX's CPU linear algebra (the Cholesky factor and triangular solves of every KRR
 calls LAPACK in SciPy's OpenBLAS, whose worker threads keep spinning after each call and
 so take the cores from XLA's own thread pool: one OpenBLAS thread makes a KIP-FC step
 (500 support images, 1,000 targets) about 1.6x faster on 2 cores
-(`benchmarks/blas_threads.py`); the solves it runs alone are the small part of a step.
+(BENCHMARKS.md, "OpenBLAS on one thread"); the solves it runs alone are the small part of a step.
 
 XLA reads XLA_FLAGS when its CPU backend starts and OpenBLAS its thread count when it is
 loaded, so this must run before the first computation and before SciPy is imported.

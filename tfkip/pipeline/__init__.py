@@ -11,7 +11,7 @@ STAGES = ('preprocess', 'distill', 'publish', 'transfer', 'baseline', 'report')
 # ConvNet family (exact ConvNet KIP costs ~10 s a step on a CPU), labels fixed and DSA
 # augmentation in the loss (the transformations of the `standard` evaluation, no flips for
 # digits; `RunConfig.from_options` adds them): on scikit-learn's digits at 10 images per class
-# this transferred best of what was measured (README, "Which sets train networks"). Options
+# this transferred best of what was measured (BENCHMARKS.md, label handling on digits). Options
 # given on the command line or in a config file override these; `tfkip distill` keeps the
 # library's defaults.
 RUN_DEFAULTS = {'method': 'rfad', 'architecture': 'convnet', 'depth': 3, 'kernel': 'nngp',

@@ -1,0 +1,363 @@
+"""Runs the benchmark rows of `rows.py` and writes every table from their results.
+
+    python benchmarks/run.py --list                       # the rows, recorded or not
+    python benchmarks/run.py --rows 'standard/cifar10/1/*' --data .data
+    python benchmarks/run.py                              # rewrite the tables from the JSON
+    python benchmarks/run.py --check                      # exit 1 if a table is stale
+
+A row distils its set through `tfkip.pipeline.stages` (resuming from its checkpoint), then
+trains its suite's networks on the set and on the random real subset distillation starts
+from, one seed at a time, each saved as it finishes: an interrupted row resumes where it
+stopped. Results merge into `results/benchmarks.json` by row; BENCHMARKS.md, the README's
+results table and `results/standard.png` are written from that file alone.
+"""
+import argparse
+import dataclasses
+import fnmatch
+import glob
+import hashlib
+import json
+import os
+import re
+import sys
+
+from tfkip._runtime import configure_xla_cpu
+
+configure_xla_cpu()  # before JAX starts its CPU backend
+
+import numpy as np  # noqa: E402
+
+from tfkip._io import atomic_path, write_text  # noqa: E402
+
+from _common import commit, describe, machine  # noqa: E402
+from rows import DATASETS, ROWS, SUITES  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+RESULTS = os.path.join(HERE, 'results', 'benchmarks.json')
+PLOT = os.path.join(HERE, 'results', 'standard.png')
+RESULTS_BEGIN, RESULTS_END = '<!-- begin results -->\n', '<!-- end results -->'
+MONITORING = ('eval_every', 'eval_size', 'checkpoint_every', 'log_every')
+
+
+def row_id(key):
+    """'suite/dataset/ipc/name' with the name's ', ' as '+' and spaces as '-'."""
+    suite, dataset, ipc, name = key
+    return f'{suite}/{dataset}/{ipc}/' + name.replace(', ', '+').replace(' ', '-')
+
+
+def key_of(result):
+    return (result['suite'], result['dataset'], result['images_per_class'], result['method'])
+
+
+def _order(result):
+    """Suites in their order, then dataset and size, then the rows' declared order."""
+    declared = [row.key for row in ROWS]
+    key = key_of(result)
+    return (list(SUITES).index(key[0]), key[1], key[2],
+            declared.index(key) if key in declared else len(declared), key[3])
+
+
+def _read_back(value):
+    return json.loads(json.dumps(value, default=str))
+
+
+def _networks(evaluation, images, labels, test, path, what, log):
+    """{'mean', 'std', 'accuracies'} of `evaluation`'s networks, one seed at a time, each
+    accuracy saved to `path` (named after the evaluation) as soon as it is measured."""
+    from tfkip.pipeline.stages import train_on_set
+    digest = hashlib.sha256(json.dumps(_read_back(dataclasses.asdict(evaluation)),
+                                       sort_keys=True).encode()).hexdigest()[:8]
+    path = f'{path}.{digest}.json'
+    done = json.load(open(path)) if os.path.exists(path) else {}
+    for seed in evaluation.seeds:
+        if str(seed) not in done:
+            result = train_on_set((dataclasses.replace(evaluation, seeds=(seed,)),), images,
+                                  labels, test, 'convnet', log, what)['results'][0]
+            done[str(seed)] = result['accuracies'][0]
+            write_text(path, json.dumps(done))
+    accuracies = [done[str(s)] for s in evaluation.seeds]
+    return {'mean': float(np.mean(accuracies)), 'std': float(np.std(accuracies)),
+            'accuracies': accuracies}
+
+
+def _same_start(a, b):
+    """Whether two results' random subsets are the same images under the same evaluation."""
+    return (a['dataset'] == b['dataset'] and a['images_per_class'] == b['images_per_class']
+            and a['evaluation'] == b['evaluation'] and all(
+                a['distill_config'].get(k) == b['distill_config'].get(k)
+                for k in ('seed', 'kernel')))
+
+
+def run_row(row, data, sets, recorded, log):
+    """Distils `row`'s set (or reads it back from `sets`) and evaluates it; its result."""
+    from tfkip.distill.train import evaluate_start
+    from tfkip.formats import distilled_set
+    from tfkip.pipeline import stages
+    source, prep = DATASETS[row.dataset]
+    source = source if ':' in source else os.path.join(data, source)
+    train, test, stats, prepared = stages.load_data(source, prep)
+    config, evaluation = row.config(), row.evaluation()
+    base = os.path.join(sets, row_id(row.key).replace('/', '_'))
+    if not (os.path.exists(base + '.npz') and distilled_set.load(base).metadata.config
+            == _read_back(config.to_dict())):
+        stages.distill_to_artifact(config, train, test, stats, prepared, base, source=source,
+                                   log=log)
+    made = distilled_set.load(base)
+    meta = made.metadata
+    result = {
+        'suite': row.suite, 'dataset': row.dataset, 'images_per_class': row.images_per_class,
+        'method': row.key[-1], 'distill_config': _read_back(config.to_dict()),
+        'evaluation': evaluation and _read_back(dataclasses.asdict(evaluation)),
+        'distill_seconds': meta.wall_time_s, 'distill_steps': meta.steps,
+        'history': meta.history, 'krr_accuracy': meta.metrics['accuracy'],
+        'extra': {**meta.extra, **({'krr_before_label_solve_accuracy':
+                                    meta.metrics_before_label_solve['accuracy']}
+                                   if meta.metrics_before_label_solve else {})},
+        'machine': describe(machine()), 'commit': commit()}
+    shared = next((r for r in recorded if key_of(r) != row.key and 'random_from' not in r
+                   and r.get('random') and _same_start(r, result)), None)
+    images, labels, krr = evaluate_start(config, train, test)
+    result['random_krr_accuracy'] = krr['accuracy']
+    if evaluation:
+        result['distilled'] = _networks(evaluation, made.images, made.labels, test,
+                                        base + '.networks', 'distilled', log)
+        if shared:
+            result['random'], result['random_from'] = shared['random'], shared['method']
+        else:
+            result['random'] = _networks(evaluation, images, labels, test,
+                                         base + '.random', 'random subset', log)
+    return result
+
+
+# The tables -----------------------------------------------------------------------------------
+
+def _pct(x, std=None):
+    return '-' if x is None else f'{100 * x:.2f}%' + ('' if std is None else f' ± {100 * std:.2f}')
+
+
+def _step_seconds(r):
+    """Seconds a step (with its share of the held-out checks), or None where not recorded."""
+    h = [e for e in r['history'] if e.get('seconds') is not None]
+    return (h[-1]['seconds'] - h[0]['seconds']) / (h[-1]['step'] - h[0]['step']) if (
+        len(h) > 1 and h[-1]['step'] > h[0]['step']) else None
+
+
+def _distill_time(r):
+    steps, total = (r['history'][-1].get('seconds') if r['history'] else None), r['distill_seconds']
+    if steps is None:
+        return f'{total / 60:.1f} min'
+    return f'{steps / 60:.1f} min (+{(total - steps) / 60:.1f})'
+
+
+def _target(r, suite):
+    target = suite.targets.get((r['dataset'], r['images_per_class']))
+    if target is None:
+        return None
+    value = r['distilled']['mean'] if suite.evaluation else r['krr_accuracy']
+    return f'>= {100 * target:.1f}% ({"met" if value >= target else "not met"})'
+
+
+def _gap(r):
+    d, s = r.get('distilled'), r.get('random')
+    return d and s and (f'{100 * (d["mean"] - s["mean"]):+.2f} '
+                        f'({100 * (d["std"] ** 2 + s["std"] ** 2) ** 0.5:.2f})')
+
+
+# (header, cell of a result in its suite, or None): a column no row fills is left out.
+COLUMNS = [
+    ('dataset', lambda r, s: r['dataset']),
+    ('images/class', lambda r, s: str(r['images_per_class'])),
+    ('method', lambda r, s: r['method']),
+    ('**networks on the set**', lambda r, s: r.get('distilled') and
+     f'**{_pct(r["distilled"]["mean"], r["distilled"]["std"])}**'),
+    ('networks on the random subset', lambda r, s: r.get('random') and (
+        _pct(r['random']['mean'], r['random']['std'])
+        + (f' (the {r["random_from"]} row\'s)' if 'random_from' in r else ''))),
+    ('set - random (std)', lambda r, s: _gap(r)),
+    ('KRR of the set', lambda r, s: _pct(r['krr_accuracy'])),
+    ('KRR of the random subset', lambda r, s: _pct(r.get('random_krr_accuracy'))),
+    ('target', _target),
+    ('published', lambda r, s: s.published.get((r['dataset'], r['images_per_class']))),
+    ('distill time', lambda r, s: _distill_time(r)),
+    ('steps', lambda r, s: str(r['distill_steps'])),
+    ('s/step', lambda r, s: (t := _step_seconds(r)) and f'{t:.2f}'),
+    ('machine', lambda r, s: r['machine']),
+    ('commit', lambda r, s: r.get('commit')),
+]
+
+
+def _anchor(title):
+    return re.sub(r'[^a-z0-9 -]', '', title.lower()).replace(' ', '-')
+
+
+def table(results, suite):
+    cells = [[cell(r, suite) for _, cell in COLUMNS] for r in results]
+    keep = [i for i in range(len(COLUMNS)) if any(c[i] for c in cells)]
+    lines = ['| ' + ' | '.join(COLUMNS[i][0] for i in keep) + ' |', '|' + '---|' * len(keep)]
+    return lines + ['| ' + ' | '.join(c[i] or '-' for i in keep) + ' |' for c in cells]
+
+
+def _extras(r):
+    """Figures a method records of its own, as '<name>: 76.01% ± 0.58'."""
+    return [f'{k.replace("_", " ")}: ' + (_pct(np.mean(v), np.std(v)) if isinstance(v, list)
+                                          else _pct(v))
+            for k, v in sorted(r.get('extra', {}).items()) if k.endswith('accuracy')]
+
+
+def _curve(r):
+    return ', '.join(f'{h["step"]}' + (f' ({h["seconds"] / 60:.1f} min)' if h.get('seconds')
+                                        is not None else '') + f': {_pct(h["eval_accuracy"])}'
+                     for h in r['history'])
+
+
+def benchmarks_md(recorded):
+    results = sorted(recorded['rows'], key=_order)
+    titles = [s.title for s in SUITES.values()] + [
+        'Held-out KRR accuracy during distillation', 'Notes', 'Speed']
+    lines = ['# Benchmarks', '', 'Written by `benchmarks/run.py` from '
+             '`benchmarks/results/benchmarks.json`; [docs/benchmarks.md](docs/benchmarks.md) '
+             'says how to rerun a row. Accuracy is on the full test split; ± is the std over '
+             'networks (seeds). "distill time": the steps with their held-out checks, then '
+             '(+) the final KRR on the full test split. Rows whose random subset is the same '
+             'images under the same evaluation share its networks.', '',
+             *[f'- [{t}](#{_anchor(t)})' for t in titles], '']
+    for name, suite in SUITES.items():
+        mine = [r for r in results if r['suite'] == name]
+        lines += [f'## {suite.title}', '', suite.text, '', *table(mine, suite), '']
+        extras = [f'- {r["method"]}, {r["dataset"]} {r["images_per_class"]}/class: {e}'
+                  for r in mine for e in _extras(r)]
+        lines += extras + [''] * bool(extras)
+        if name == 'standard':
+            lines += ['![accuracy against images per class](benchmarks/results/standard.png)', '']
+    lines += [f'## {titles[-3]}', '', 'Step (minutes): KRR accuracy on the held-out images '
+              'the run checks (monitoring only; nothing is chosen with it).', '']
+    lines += [f'- {r["suite"]}, {r["dataset"]} {r["images_per_class"]}/class, {r["method"]}: '
+              + _curve(r) for r in results if r['history']]
+    lines += ['', f'## {titles[-2]}', '']
+    for note in recorded['notes']:
+        lines += [f'### {note["title"]}', '', note['text'] + f' (commit {note["commit"]})', '']
+    lines += [f'## {titles[-1]}', '', 'Micro-benchmarks, each written by the script it names:', '']
+    lines += [f'- [{os.path.basename(p)}](benchmarks/results/{os.path.basename(p)})'
+              for p in sorted(glob.glob(os.path.join(HERE, 'results', '*.md')))]
+    return '\n'.join(lines) + '\n'
+
+
+def summary(results):
+    """The README's table: each standard row's mean by method, dataset and size."""
+    rows = sorted((r for r in results if r['suite'] == 'standard'), key=_order)
+    cells = sorted({(r['dataset'], r['images_per_class']) for r in rows})
+    found = {(r['method'], r['dataset'], r['images_per_class']): r for r in rows}
+    lines = ['| `standard` protocol, 5 seeds | ' + ' | '.join(f'{d} {i}/class' for d, i in cells)
+             + ' |', '|---|' + '---|' * len(cells)]
+    for method in dict.fromkeys(row.key[-1] for row in ROWS if row.suite == 'standard'):
+        lines.append(f'| {method} | ' + ' | '.join(
+            f'{100 * found[method, d, i]["distilled"]["mean"]:.1f}%'
+            if (method, d, i) in found else '-' for d, i in cells) + ' |')
+    random = {}
+    for r in rows:  # the first row's of each size, where the later ones share it
+        random.setdefault((r['dataset'], r['images_per_class']), r['random']['mean'])
+    lines.append('| random real images | ' + ' | '.join(f'{100 * random[c]:.1f}%' for c in cells)
+                 + ' |')
+    return ('\n'.join(lines) + '\n\nEach set distilled in about an hour of a 2-core CPU; '
+            'every figure, with its std, time and machine, is in '
+            '[BENCHMARKS.md](BENCHMARKS.md).\n')
+
+
+def plot(results, path):
+    """Networks' accuracy against images per class, one panel per dataset (standard)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    rows = [r for r in results if r['suite'] == 'standard']
+    datasets = sorted({r['dataset'] for r in rows})
+    figure, axes = plt.subplots(1, len(datasets), figsize=(4.5 * len(datasets), 3.4),
+                                squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        mine = sorted((r for r in rows if r['dataset'] == dataset),
+                      key=lambda r: r['images_per_class'])
+        lines = {m: [(r['images_per_class'], r['distilled']) for r in mine if r['method'] == m]
+                 for m in dict.fromkeys(r['method'] for r in mine)}
+        lines['random real subset'] = sorted({r['images_per_class']: r['random']
+                                              for r in mine}.items())
+        for label, points in lines.items():
+            ax.errorbar([i for i, _ in points], [100 * p['mean'] for _, p in points],
+                        yerr=[100 * p['std'] for _, p in points], marker='o', capsize=3,
+                        label=label)
+        ax.set(xscale='log', xlabel='images per class', ylabel='test accuracy (%)',
+               title=f'{dataset}, standard protocol')
+        ax.legend(fontsize=7)
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format='png', dpi=100)
+
+
+def written(recorded):
+    """{path: text} of every file written from the results, the plot aside: BENCHMARKS.md,
+    the README's results table, and each micro-benchmark's table from its JSON (by the
+    `markdown` of the script the file is named after)."""
+    import importlib
+    readme = open(os.path.join(ROOT, 'README.md')).read()
+    start, end = readme.index(RESULTS_BEGIN) + len(RESULTS_BEGIN), readme.index(RESULTS_END)
+    files = {os.path.join(ROOT, 'BENCHMARKS.md'): benchmarks_md(recorded),
+             os.path.join(ROOT, 'README.md'): readme[:start] + summary(recorded['rows'])
+             + readme[end:]}
+    scripts = [os.path.basename(p)[:-3] for p in glob.glob(os.path.join(HERE, '[a-z]*.py'))]
+    for path in glob.glob(os.path.join(HERE, 'results', '*.json')):
+        stem = os.path.basename(path)[:-5]
+        script = max((s for s in scripts if stem.startswith(s)), key=len, default=None)
+        if script not in (None, 'run'):
+            files[path[:-5] + '.md'] = importlib.import_module(script).markdown(
+                json.load(open(path)))
+    return files
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--rows', nargs='+', default=[], metavar='ID',
+                        help='rows to run, by id or shell pattern (see --list)')
+    parser.add_argument('--list', action='store_true', help='list the rows and exit')
+    parser.add_argument('--check', action='store_true',
+                        help='exit 1 if a file written from the results differs from them')
+    parser.add_argument('--data', default='.data',
+                        help='folder holding mnist/ and cifar10/ as ImageFolder trees '
+                             '(default: %(default)s)')
+    parser.add_argument('--sets', default=os.path.join('runs', 'benchmarks'),
+                        help='distilled sets, checkpoints and finished seeds (default: '
+                             '%(default)s)')
+    args = parser.parse_args(argv)
+    recorded = json.load(open(RESULTS))
+    done = {key_of(r) for r in recorded['rows']}
+    ids = {row_id(row.key): row for row in ROWS}
+    if args.list:
+        print('\n'.join(f'{i}{"  (recorded)" if r.key in done else ""}' for i, r in ids.items()))
+        return 0
+    wanted = [i for i in ids if any(fnmatch.fnmatchcase(i, p) for p in args.rows)]
+    unmatched = [p for p in args.rows if not any(fnmatch.fnmatchcase(i, p) for i in ids)]
+    if unmatched:
+        parser.error(f'--rows: no row matches {", ".join(unmatched)} (see --list)')
+    missing = sorted({DATASETS[ids[i].dataset][0] for i in wanted} - {
+        s for s, _ in DATASETS.values() if ':' in s or os.path.isdir(os.path.join(args.data, s))})
+    if missing:
+        parser.error(f'--data: no {", ".join(missing)} folder in {args.data} (docs/benchmarks.md '
+                     'says how to make them)')
+    if args.check:
+        stale = [p for p, text in written(recorded).items() if open(p).read() != text]
+        print('\n'.join(f'{os.path.relpath(p, ROOT)} is not what its results give: run '
+                        'python benchmarks/run.py' for p in stale))
+        return 1 if stale else 0
+    for i in wanted:
+        print(f'== {i}', flush=True)
+        result = run_row(ids[i], args.data, args.sets, recorded['rows'],
+                         lambda line: print(f'   {line}', flush=True))
+        recorded['rows'] = [r for r in recorded['rows'] if key_of(r) != key_of(result)] + [result]
+        write_text(RESULTS, json.dumps(recorded, indent=1) + '\n')
+    for path, text in written(recorded).items():
+        write_text(path, text)
+    plot(recorded['rows'], PLOT)
+    print(f'wrote BENCHMARKS.md, README.md\'s results and {os.path.relpath(PLOT, ROOT)}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""The benchmark runner: its rows reproduce the recorded results' settings, the committed
+tables are what the results give, and a row runs, resumes and shares its random subset."""
+import dataclasses
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+BENCHMARKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          'benchmarks')
+# What a row's config may change without changing its set: how often it is watched.
+MONITORING = ('eval_every', 'eval_size', 'checkpoint_every', 'log_every')
+
+
+def _rows():
+    spec = importlib.util.spec_from_file_location('rows', os.path.join(BENCHMARKS, 'rows.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _script(*args, **kwargs):
+    return subprocess.run([sys.executable, *args], cwd=BENCHMARKS, capture_output=True,
+                          text=True, **kwargs)
+
+
+def test_every_recorded_row_is_declared_with_the_settings_it_ran():
+    rows = _rows()
+    declared = {row.key: row for row in rows.ROWS}
+    with open(os.path.join(BENCHMARKS, 'results', 'benchmarks.json')) as f:
+        recorded = json.load(f)['rows']
+    assert recorded
+    for result in recorded:
+        key = (result['suite'], result['dataset'], result['images_per_class'], result['method'])
+        assert key in declared, key
+        row = declared[key]
+        built = json.loads(json.dumps(row.config().to_dict()))
+        # Older results lack the fields added since; those they have must agree.
+        assert {k: v for k, v in result['distill_config'].items()
+                if k in built and k not in MONITORING} == {
+            k: built[k] for k in result['distill_config'] if k in built and k not in MONITORING}, key
+        evaluation = row.evaluation()
+        if evaluation is None:
+            assert result['evaluation'] is None, key
+        else:
+            built = json.loads(json.dumps(dataclasses.asdict(evaluation)))
+            assert {k: built.get(k) for k in result['evaluation']} == result['evaluation'], key
+
+
+def test_committed_tables_are_what_the_results_give():
+    proc = _script('run.py', '--check')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_an_unknown_row_is_one_line_and_exit_2():
+    proc = _script('run.py', '--rows', 'standard/nowhere/*')
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].endswith(
+        "--rows: no row matches standard/nowhere/* (see --list)")
+    assert 'Traceback' not in proc.stderr
+
+
+DRIVER = '''
+import dataclasses, json, os, sys
+import rows, run
+rows.SUITES['tiny'] = rows.Suite('tiny', '', dataclasses.replace(
+    rows.STANDARD, epochs=1, width=8, seeds=(0, 1)), dsa=True)
+sets, lines = sys.argv[1], []
+row = rows.Row('tiny', 'digits', 1, 'random', 1)
+first = run.run_row(row, '.', sets, [], lines.append)
+npz = os.path.join(sets, run.row_id(row.key).replace('/', '_') + '.npz')
+made = os.path.getmtime(npz)
+trained = sum('seed' in line for line in lines)
+lines.clear()
+again = run.run_row(row, '.', sets, [first], lines.append)
+other = run.run_row(rows.Row('tiny', 'digits', 1, 'herding', 1),
+                    '.', sets, [first], lines.append)
+print(json.dumps({'first': first, 'again': again, 'other': other, 'trained': trained,
+                  'retrained': sum('seed' in l for l in lines), 'remade': os.path.getmtime(npz) != made}))
+'''
+
+
+@pytest.mark.slow
+def test_a_row_runs_resumes_and_shares_its_random_subset(tmp_path):
+    proc = _script('-c', DRIVER, str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    first = out['first']
+    assert first['distill_config']['method'] == 'random'
+    assert len(first['distilled']['accuracies']) == 2
+    assert len(first['random']['accuracies']) == 2 and 'random_from' not in first
+    assert 'flip' not in first['evaluation']['augmentation']  # digits are not flipped
+    assert out['trained'] == 4  # two seeds on the set, two on its random subset
+    # Rerun: the set and every seed read back, nothing distilled or trained again.
+    assert not out['remade']
+    assert out['again']['distilled'] == first['distilled']
+    assert out['again']['random'] == first['random']
+    # Another row starting from the same images: its own set, the first row's random networks.
+    other = out['other']
+    assert other['random_from'] == 'random' and other['random'] == first['random']
+    assert other['distill_config']['method'] == 'herding' and out['retrained'] == 2
