@@ -63,12 +63,16 @@ def _read_back(value):
 
 
 def _networks(evaluation, images, labels, test, path, what, log):
-    """{'mean', 'std', 'accuracies'} of `evaluation`'s networks, one seed at a time, each
-    accuracy saved to `path` (named after the evaluation) as soon as it is measured."""
+    """{'mean', 'std', 'accuracies'} of `evaluation`'s networks on (images, labels), one seed
+    at a time, each accuracy saved as soon as it is measured to a file named after the
+    evaluation (its seeds aside: more seeds add to the file) and the data, so that another
+    set or protocol never reads it back."""
     from tfkip.pipeline.stages import train_on_set
-    digest = hashlib.sha256(json.dumps(_read_back(dataclasses.asdict(evaluation)),
-                                       sort_keys=True).encode()).hexdigest()[:8]
-    path = f'{path}.{digest}.json'
+    digest = hashlib.sha256(json.dumps(_read_back(
+        {**dataclasses.asdict(evaluation), 'seeds': None}), sort_keys=True).encode())
+    for array in (images, labels):
+        digest.update(np.ascontiguousarray(array, np.float32).tobytes())
+    path = f'{path}.{digest.hexdigest()[:12]}.json'
     done = json.load(open(path)) if os.path.exists(path) else {}
     for seed in evaluation.seeds:
         if str(seed) not in done:
