@@ -124,7 +124,7 @@ def run_row(row, data, sets, recorded, log):
     images, labels, krr = evaluate_start(config, train, test)
     result['random_krr_accuracy'] = krr['accuracy']
     if evaluation:
-        result['distilled'] = _networks(evaluation, made.images, made.labels, test,
+        result['distilled'] = _networks(evaluation, *made.training_set(), test,
                                         base + '.networks', 'distilled', log)
         if shared:
             result['random'], result['random_from'] = shared['random'], shared['method']

@@ -39,8 +39,8 @@ def distill_methods():
 
 def builder_families():
     """The config families every `kip_*` builder has (`publish.builder.every_variant`)."""
-    lines = ['Configs are `[<method>_]<kernel>[_zca][_fixedlabels][_aug]_ipc<N>`, one family '
-             'per way of making a set:', '']
+    lines = ['Configs are `[<method>_]<kernel>[_zca][_fixedlabels][_aug][_f<F>]_ipc<N>`, one '
+             'family per way of making a set:', '']
     for m in methods.REGISTRY.values():
         if m.publishes_as != m.name:
             continue
@@ -52,7 +52,8 @@ def builder_families():
                      + ''.join(f'; also `--method {o}` ({methods.get(o).summary})'
                                for o in also))
     lines += ['', '`zca` marks ZCA-whitened images, `fixedlabels` sets made with fixed one-hot '
-              'labels, `aug` sets made with DSA augmentation in the loss.']
+              'labels, `aug` sets made with DSA augmentation in the loss, `f2` sets stored as '
+              '2 x 2 sub-images per image (`--factor 2`; the dataset has a row per sub-image).']
     return '\n'.join(lines)
 
 

@@ -24,7 +24,12 @@ class DistillConfig:
       method: a registered method (`tfkip.distill.methods`): 'kip', 'rfad', 'frepo', 'dm',
         'dd', 'ls', 'random', 'herding' or 'kcenter'.
       options: the method's own options (its `Options` dataclass; None: their defaults).
-      images_per_class: support images per class.
+      images_per_class: support images per class, as stored.
+      factor: multi-formation (`tfkip.distill.formation`; methods that learn): each stored
+        image holds factor x factor sub-images, each upsampled to full size and trained with
+        the stored image's label, so a set stores `images_per_class` images per class and
+        trains on factor**2 times as many; each sub-image starts from a downscaled real
+        image (1: the stored images are the training images).
       steps: training steps (Adam updates) of the methods that learn.
       learning_rate: Adam step size for every learned parameter (the peak, with a
         schedule).
@@ -54,6 +59,7 @@ class DistillConfig:
                                     metadata={'choices': lambda: tuple(methods.REGISTRY)})
     options: object = None
     images_per_class: int = 10
+    factor: int = 1
     steps: int = 1000
     learning_rate: float = 0.01
     lr_schedule: str = dataclasses.field(default='constant', metadata={'choices': SCHEDULES})
@@ -93,7 +99,14 @@ class DistillConfig:
         if self.loss not in method.losses:
             raise TfkipError(f'loss {self.loss!r} does not apply to the {self.method} method '
                              f'(it takes {" or ".join(map(repr, method.losses))})')
-        check_integers(self, ('images_per_class', 'target_batch_size', 'log_every'), 1)
+        check_integers(self, ('images_per_class', 'factor', 'target_batch_size', 'log_every'),
+                       1)
+        if self.factor > 1 and not method.learns:
+            raise TfkipError(f'factor {self.factor} applies to methods that learn images, not '
+                             f'{self.method!r}')
+        if self.factor > 1 and self.final_label_solve:
+            raise TfkipError(f'factor {self.factor} does not go with final_label_solve: Label '
+                             'Solve gives each training image a label, a stored image has one')
         check_integers(self, ('steps', 'eval_every', 'checkpoint_every', 'seed'), 0)
         check_positive(self, ('learning_rate',))
         if not self.reg >= 0:

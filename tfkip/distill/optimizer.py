@@ -13,6 +13,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from tfkip.distill.formation import decoded
+
 
 class State(NamedTuple):
     """The state of an `adam_pair`.
@@ -51,16 +53,18 @@ def masked_adam(learning_rate, learn):
                                            value) for name, value in params.items()})
 
 
-def adam_pair(loss_fn, learning_rate, learn, key_of_step):
+def adam_pair(loss_fn, learning_rate, learn, key_of_step, factor=1):
     """The pair minimising `loss_fn(params, x_t, y_t, weights, key) -> (loss, metrics)` with
-    `masked_adam` over `State`; step i gets `key_of_step(i)`."""
+    `masked_adam` over `State`; step i gets `key_of_step(i)`. The state holds the stored
+    support set; `loss_fn` sees its training images (`formation.decoded` at `factor`)."""
     optimizer = masked_adam(learning_rate, learn)
 
     def init(params):
         return State(params, optimizer.init(params), jnp.zeros([], jnp.int32))
 
     def update(state, target_images, target_labels, target_weights=None):
-        (value, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+        (value, metrics), grads = jax.value_and_grad(
+            lambda params, *args: loss_fn(decoded(params, factor), *args), has_aux=True)(
             state.params, target_images, target_labels, target_weights,
             key_of_step(state.step))
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)

@@ -10,6 +10,7 @@ target batches are drawn from (seed, step) alone, so a resumed run takes exactly
 steps an uninterrupted one would. Evaluation (KRR in float64 on a held-out split)
 runs every `eval_every` steps on `eval_size` examples, and once at the end on all.
 """
+import dataclasses
 import hashlib
 import json
 import time
@@ -20,7 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from tfkip.formats.distilled_set import DistilledSet, Metadata
-from tfkip.distill import distributed
+from tfkip.distill import distributed, formation
 from tfkip.formats import checkpoint
 from tfkip.distill.config import DistillConfig  # noqa: F401 (its home before config.py)
 from tfkip.distill.krr import centered_one_hot, evaluate
@@ -49,8 +50,12 @@ def _fingerprint(config, train):
 
 def _check_data(config, train, eval_data):
     config.kernel.check_input_shape(train.image_shape)
+    if any(side % config.factor for side in train.image_shape[:2]):
+        raise TfkipError(f'factor {config.factor} does not divide {train.source}\'s '
+                         f'{train.image_shape[0]} x {train.image_shape[1]} images')
     index = ClassIndex(train.labels, train.num_classes, train.source)
-    index.check_per_class(config.images_per_class, 'images_per_class')
+    index.check_per_class(config.images_per_class * config.factor ** 2,
+                          'images_per_class' + (' x factor**2' if config.factor > 1 else ''))
     if config.algorithm.learns:
         if config.target_batch_size % train.num_classes:
             raise TfkipError(
@@ -75,29 +80,33 @@ def _eval_subset(eval_data, size, seed):
 
 
 def initial_params(config, train):
-    """The starting support set: `images_per_class` real images of each class drawn with
-    `config.seed`, centered one-hot labels, and the config's kernel hyperparameters.
+    """The starting support set, as stored: `images_per_class` x factor**2 real images of
+    each class drawn with `config.seed` (`formation.encode`d, factor**2 to a stored image),
+    centered one-hot labels, and the config's kernel hyperparameters.
 
     Returns:
       {'images': [S, H, W, C] float32, 'labels': [S, C] float32, 'hparams': {...}}, and the
       method's own (`extra_params`: e.g. 'log_temperature' [] float32 with the 'platt' loss).
     """
     index = ClassIndex(train.labels, train.num_classes, train.source)
-    support = index.sample(config.images_per_class, rng(config.seed, SUPPORT_STREAM))
-    return {'images': jnp.asarray(train.images[support]),
-            'labels': centered_one_hot(train.labels[support], train.num_classes),
+    per_image = config.factor ** 2
+    support = index.sample(config.images_per_class * per_image,
+                           rng(config.seed, SUPPORT_STREAM))
+    return {'images': jnp.asarray(formation.encode(train.images[support], config.factor)),
+            'labels': centered_one_hot(train.labels[support[::per_image]], train.num_classes),
             'hparams': config.kernel.initial_hparams(), **config.algorithm.extra_params(config)}
 
 
 def evaluate_start(config, train, test):
-    """The real class-balanced subset KIP starts from, and its KRR metrics on `test`: the
-    random-subset baseline of a distilled set.
+    """The real class-balanced subset KIP starts from at factor 1, and its KRR metrics on
+    `test`: the random-subset baseline of a distilled set of the same storage (at any factor:
+    `images_per_class` real images of each class).
 
     Returns:
       (images [S, H, W, C] float32, labels [S, C] float32 centered one-hot,
        {'accuracy', 'mse'}).
     """
-    params = initial_params(config, train)
+    params = initial_params(dataclasses.replace(config, factor=1), train)
     images, labels = np.asarray(params['images']), np.asarray(params['labels'])
     metrics = evaluate(make_kernel_fn(config.kernel, train.num_classes), params['hparams'],
                        images, labels, test.images, test.labels, reg=config.reg)
@@ -133,8 +142,9 @@ def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
     history, losses, step = [], [], 0
 
     def run_eval(params, images, labels):
-        return evaluate(kernel_fn, params['hparams'], np.asarray(params['images']),
-                        np.asarray(params['labels']), images, labels, reg=config.reg)
+        support = formation.decoded(params, config.factor)
+        return evaluate(kernel_fn, params['hparams'], np.asarray(support['images']),
+                        np.asarray(support['labels']), images, labels, reg=config.reg)
 
     def solve_labels(params):
         labels = label_solve(kernel_fn, params['hparams'], np.asarray(params['images']),

@@ -105,11 +105,14 @@ class Metadata:
 
 @dataclasses.dataclass(frozen=True)
 class DistilledSet:
-    """A distilled (synthetic) labelled set.
+    """A distilled (synthetic) labelled set, as stored.
 
     Attributes:
-      images: [N, H, W, C] float32, in the preprocessed (e.g. standardized) space.
-      labels: [N, C] float32, soft labels (KIP encoding: one-hot minus 1/C at init).
+      images: [N, H, W, C] float32, in the preprocessed (e.g. standardized) space; with a
+        multi-formation factor (`factor`), each holds factor x factor sub-images
+        (`training_set` decodes them).
+      labels: [N, C] float32, soft labels (KIP encoding: one-hot minus 1/C at init), one per
+        stored image.
       metadata: how it was made (`Metadata`; a dict is read with `Metadata.from_dict`).
     """
     images: np.ndarray
@@ -134,6 +137,21 @@ class DistilledSet:
         if self.num_classes != num_classes:
             raise TfkipError(f'{source}: distilled labels have {self.num_classes} classes, '
                              f'but {where} has {num_classes}')
+
+    @property
+    def factor(self):
+        """The multi-formation factor it was made with (1 for sets that record none)."""
+        return (self.metadata.config or {}).get('factor', 1)
+
+    def training_set(self):
+        """(images [N * factor**2, H, W, C] float32, labels [N * factor**2, C] float32): what
+        a network or a kernel trains on (`tfkip.distill.formation.decode`); the stored arrays
+        themselves at factor 1."""
+        if self.factor == 1:
+            return self.images, self.labels
+        from tfkip.distill.formation import decode
+        images, labels = decode(self.images, self.labels, self.factor)
+        return np.asarray(images, np.float32), np.asarray(labels, np.float32)
 
     @property
     def class_ids(self):

@@ -91,10 +91,14 @@ def _markdown(s):
     c = s['config']
     d = c['distill']
     rows, verdicts = _transfer_rows(s)
+    ipc, factor = d['images_per_class'], d.get('factor', 1)
+    size = (f'{ipc} image(s) per class' if factor == 1 else
+            f'{ipc} stored image(s) per class of {factor} x {factor} sub-images each: '
+            f'{ipc * factor ** 2} training images per class in the storage of {ipc}')
     lines = [
         f'# tfkip run: {c["source"]} -> {c["dataset"]}',
         '',
-        f'{d["method"].upper()}, {d["images_per_class"]} image(s) per class, '
+        f'{d["method"].upper()}, {size}, '
         f'{d["kernel"]["architecture"]} depth {d["kernel"]["depth"]} '
         f'{d["kernel"]["kernel"].upper()} kernel, {s["steps"]} steps. Full configuration: '
         '`report.json`.',

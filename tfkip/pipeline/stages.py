@@ -204,7 +204,7 @@ def _krr(distilled, stats, opened, eval_split, kernel, reg, hparams):
     distilled.check_matches(test.image_shape, test.num_classes, test.source)
     metrics = evaluate(make_kernel_fn(kernel, test.num_classes),
                        kernel.initial_hparams() if hparams is None else hparams,
-                       distilled.images, distilled.labels, test.images, test.labels, reg=reg)
+                       *distilled.training_set(), test.images, test.labels, reg=reg)
     return {**metrics, 'kernel': dataclasses.asdict(kernel), 'reg': reg}
 
 

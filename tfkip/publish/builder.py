@@ -30,6 +30,7 @@ from tfkip.formats.preprocess_stats import from_npz_bytes, to_npz_bytes
 from tfkip.publish import published as published_sets
 
 PREPROCESSING_FILE = 'preprocessing.npz'
+FACTORS = (1, 2)  # the multi-formation factors published: IDC's and IDM's is 2
 METADATA_FILE = 'metadata.json'  # the name TFDS reads `info.metadata` from
 
 
@@ -41,6 +42,7 @@ class Variant:
     learned_labels: bool = True
     augmentation: bool = False
     method: str = 'kip'  # a registered method that publishes under its own name (not 'ls')
+    factor: int = 1  # multi-formation (`tfkip.distill.formation`): sub-images per side
 
     @property
     def name(self):
@@ -50,7 +52,8 @@ class Variant:
                         + ([self.kernel] if self.kernel else [])
                         + (['zca'] if self.zca else [])
                         + (['fixedlabels'] if fixed else [])
-                        + (['aug'] if self.augmentation else []))
+                        + (['aug'] if self.augmentation else [])
+                        + ([f'f{self.factor}'] if self.factor > 1 else []))
 
 
 class KipConfig(tfds.core.BuilderConfig):
@@ -62,7 +65,10 @@ class KipConfig(tfds.core.BuilderConfig):
         super().__init__(
             name=f'{variant.name}_ipc{images_per_class}',
             description=f'{methods.get(variant.method).title.format(variant.kernel)}, '
-                        f'{images_per_class} image(s) per class, '
+                        f'{images_per_class} image(s) per class'
+                        + (f' stored, each {variant.factor} x {variant.factor} sub-images '
+                           f'({images_per_class * variant.factor ** 2} rows per class)'
+                           if variant.factor > 1 else '') + ', '
                         f'{"regularized ZCA" if variant.zca else "standardized"} images, '
                         f'{labels}{", augmentation" if variant.augmentation else ""}.')
 
@@ -96,7 +102,8 @@ def every_variant(zca):
     """Every way tfkip makes a set, on images standardized (zca=False) or ZCA-whitened: each
     registered method (`tfkip.distill.methods`; Label Solve publishes as KIP) on each
     architecture of the kernel table, labels learned or fixed if it learns, with or without
-    augmentation if its loss takes it; sets of real images once, with one-hot labels."""
+    augmentation if its loss takes it, at each multi-formation factor of `FACTORS` if it
+    learns; sets of real images once, with one-hot labels."""
     variants = []
     for method in methods.REGISTRY.values():
         if method.publishes_as != method.name:
@@ -105,10 +112,11 @@ def every_variant(zca):
             variants.append(Variant(None, zca=zca, learned_labels=False, method=method.name))
             continue
         variants += [Variant(kernel, zca=zca, learned_labels=learned, augmentation=aug,
-                             method=method.name)
+                             method=method.name, factor=factor)
                      for kernel in ARCHITECTURES
                      for learned in (True, False)
-                     for aug in ((False, True) if method.augments else (False,))]
+                     for aug in ((False, True) if method.augments else (False,))
+                     for factor in FACTORS]
     return variants
 
 
@@ -231,9 +239,9 @@ class KipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         return images
 
     def _generate_examples(self, distilled):
-        for i, (image, soft_label, label) in enumerate(
-                zip(distilled.images, distilled.labels, distilled.class_ids)):
-            yield i, {'image': image, 'soft_label': soft_label, 'label': int(label)}
+        images, labels = distilled.training_set()  # a multi-formation set's sub-images
+        for i, (image, soft_label) in enumerate(zip(images, labels)):
+            yield i, {'image': image, 'soft_label': soft_label, 'label': int(soft_label.argmax())}
 
 
 

@@ -38,7 +38,7 @@ def _made_as(meta):
             # Label Solve's labels are solved, not one-hot: not a 'fixedlabels' set.
             'learned_labels': (method.labels == 'solved' or made.final_label_solve
                                or (method.learns and made.learn_labels)),
-            'augmentation': bool(made.augmentation),
+            'augmentation': bool(made.augmentation), 'factor': made.factor,
             'images_per_class': made.images_per_class}
 
 
@@ -49,7 +49,8 @@ def config_for(distilled):
                          'papers?): name the builder config')
     found = _made_as(distilled.metadata)
     variant = Variant(found['kernel'], zca=found['zca'], learned_labels=found['learned_labels'],
-                      augmentation=found['augmentation'], method=found['method'])
+                      augmentation=found['augmentation'], method=found['method'],
+                      factor=found['factor'])
     return f'{variant.name}_ipc{found["images_per_class"]}'
 
 
@@ -77,7 +78,7 @@ def _check_variant(distilled, config, where):
     variant, found = config.variant, _made_as(distilled.metadata)
     wanted = {'method': variant.method, 'kernel': variant.kernel, 'zca': variant.zca,
               'learned_labels': variant.learned_labels, 'augmentation': variant.augmentation,
-              'images_per_class': config.images_per_class}
+              'factor': variant.factor, 'images_per_class': config.images_per_class}
     wrong = {k: (found[k], wanted[k]) for k in wanted if found[k] != wanted[k]}
     if wrong:
         raise TfkipError(f'{where} does not fit config {config.name!r}: ' + ', '.join(

@@ -62,12 +62,14 @@ class DD(Method):
         from tfkip.distill.methods.dd.step import dd
         return dd(self.network(config), num_classes, image_shape,
                   learning_rate=config.learning_rate_fn(), learn=self.learned(config),
-                  random_init=config.options.dd_random_init, seed=config.seed)
+                  random_init=config.options.dd_random_init, seed=config.seed,
+                  factor=config.factor)
 
     def finish(self, config, params, context):
         """DD's own yardstick on eval_data: networks trained by the learned inner loop."""
         import jax
         import numpy as np
+        from tfkip.distill.formation import decoded
         from tfkip.distill.methods.dd.step import fresh_network_accuracy
         sizes = np.asarray(jax.nn.softplus(params['raw_step_sizes'])).tolist()
         eval_data, fresh = context['eval_data'], None
@@ -75,7 +77,8 @@ class DD(Method):
             keys = ([jax.random.key(config.seed)] if not config.options.dd_random_init else
                     [jax.random.fold_in(jax.random.key(config.seed + 1), i) for i in range(3)])
             fresh = fresh_network_accuracy(self.network(config), context['train'].num_classes,
-                                           params, eval_data.images, eval_data.labels, keys)
+                                           decoded(params, config.factor), eval_data.images,
+                                           eval_data.labels, keys)
             context['log'](f'DD: {eval_data.source} accuracy of {len(keys)} network(s) '
                            'trained by the learned inner loop: '
                            + ', '.join(f'{a:.4f}' for a in fresh))

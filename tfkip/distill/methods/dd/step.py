@@ -86,7 +86,7 @@ def unrolled_training(apply_fn, theta, images, labels, raw_steps):
 
 
 def dd(network, num_classes, image_shape, *, learning_rate, learn=('images', 'raw_step_sizes'),
-       random_init=True, seed=0):
+       random_init=True, seed=0, factor=1):
     """Builds the DD init/update pair.
 
     Args:
@@ -97,6 +97,7 @@ def dd(network, num_classes, image_shape, *, learning_rate, learn=('images', 'ra
       learn: which of `LEARNABLE` to learn.
       random_init: a fresh theta_0 every outer step (else one fixed theta_0).
       seed: seeds the initialisations.
+      factor: multi-formation of the stored support set (`tfkip.distill.formation`).
 
     Returns:
       A `Pair` over `optimizer.State` with params {'images': [S, H, W, C] float32,
@@ -119,7 +120,7 @@ def dd(network, num_classes, image_shape, *, learning_rate, learn=('images', 'ra
 
     key = jax.random.key(seed)
     return adam_pair(outer_loss, learning_rate, learn,
-                     lambda step: jax.random.fold_in(key, step) if random_init else key)
+                     lambda step: jax.random.fold_in(key, step) if random_init else key, factor)
 
 
 def fresh_network_accuracy(network, num_classes, params, images, labels, keys, chunk=1000):

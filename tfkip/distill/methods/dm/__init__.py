@@ -48,7 +48,7 @@ class DM(Method):
                           config.kernel.b_std), num_classes, image_shape,
                   learning_rate=config.learning_rate_fn(),
                   augment=make_augment(config.augmentation) if config.augmentation else None,
-                  seed=config.seed, mesh=mesh)
+                  seed=config.seed, mesh=mesh, factor=config.factor)
 
     def made_with(self, config):
         return 'convnet'

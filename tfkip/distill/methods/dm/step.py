@@ -61,7 +61,8 @@ def dm_loss(support_images, support_labels, target_images, target_labels, target
     return loss, {'accuracy': sums['correct'] / sums['count']}
 
 
-def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0, mesh=None):
+def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0, mesh=None,
+       factor=1):
     """Builds the DM init/update pair (the support images learned with Adam).
 
     Args:
@@ -71,6 +72,7 @@ def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0
       augment: `augment(x, key) -> x` for real and support images, or None.
       seed: seeds each step's network and augmentation.
       mesh: a 1-D mesh to split the target batch over (as for `kip`), or None.
+      factor: multi-formation of the stored support set (`tfkip.distill.formation`).
 
     Returns:
       A `Pair` over `optimizer.State`.
@@ -93,4 +95,4 @@ def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0
                        target_weights, embed, axis_name)
 
     return adam_pair(distributed.over_targets(objective, mesh), learning_rate, ('images',),
-                     lambda step: jax.random.fold_in(jax.random.key(seed), step))
+                     lambda step: jax.random.fold_in(jax.random.key(seed), step), factor)

@@ -67,7 +67,7 @@ class FRePo(Method):
                      learn=self.learned(config), pool_size=o.frepo_models,
                      reset_every=o.frepo_reset, online_learning_rate=o.frepo_online_lr,
                      augment=make_augment(config.augmentation) if config.augmentation else None,
-                     seed=config.seed, mesh=mesh)
+                     seed=config.seed, mesh=mesh, factor=config.factor)
 
     def made_with(self, config):
         return 'convnet'

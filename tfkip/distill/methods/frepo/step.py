@@ -24,6 +24,7 @@ import optax
 
 from tfkip.distill import convnet, distributed, step_kernels
 from tfkip.distill.methods.kip.step import kip_loss
+from tfkip.distill.formation import decoded
 from tfkip.distill.optimizer import Pair, frozen, masked_adam
 from tfkip.distill.sampling import AUGMENT_STREAM, POOL_STREAM
 
@@ -47,7 +48,8 @@ class FRePoState(NamedTuple):
 
 
 def frepo(network, num_classes, image_shape, *, learning_rate, reg, pool_size, reset_every,
-          online_learning_rate, learn=('images', 'labels'), augment=None, seed=0, mesh=None):
+          online_learning_rate, learn=('images', 'labels'), augment=None, seed=0, mesh=None,
+          factor=1):
     """Builds the FRePo init/update pair.
 
     Args:
@@ -63,6 +65,8 @@ def frepo(network, num_classes, image_shape, *, learning_rate, reg, pool_size, r
         on them, or None.
       seed: seeds the pool and each step's draws.
       mesh: a 1-D mesh to split the target batch over (as for `kip`), or None.
+      factor: multi-formation of the stored support set (`tfkip.distill.formation`): the
+        loss and the pool's training see its training images.
 
     Returns:
       A `Pair` over `FRePoState`; `update(state, x_t, y_t, weights=None) -> (state,
@@ -82,9 +86,9 @@ def frepo(network, num_classes, image_shape, *, learning_rate, reg, pool_size, r
     def objective(params, theta, target_images, target_labels, target_weights, key,
                   axis_name=None):
         features = lambda x, key, hparams: convnet.features(theta, x, norm)
-        return kip_loss(frozen(params, learn), target_images, target_labels, target_weights,
-                        key, kernels=step_kernels.random_features(features), reg=reg,
-                        axis_name=axis_name)
+        return kip_loss(frozen(decoded(params, factor), learn), target_images, target_labels,
+                        target_weights, key, kernels=step_kernels.random_features(features),
+                        reg=reg, axis_name=axis_name)
 
     loss_fn = distributed.over_targets(objective, mesh, replicated=2)
 
@@ -109,7 +113,8 @@ def frepo(network, num_classes, image_shape, *, learning_rate, reg, pool_size, r
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
 
-        online_grads = jax.grad(online_loss)(theta, params['images'], params['labels'],
+        support = decoded(params, factor)
+        online_grads = jax.grad(online_loss)(theta, support['images'], support['labels'],
                                              jax.random.fold_in(key, AUGMENT_STREAM))
         online_updates, theta_opt = online.update(online_grads, theta_opt, theta)
         theta = optax.apply_updates(theta, online_updates)

@@ -36,6 +36,7 @@ class KIP(Method):
         return kip(self.step_kernels(config, num_classes),
                    learning_rate=config.learning_rate_fn(), reg=config.reg,
                    learn=self.learned(config), loss=config.loss, seed=config.seed, mesh=mesh,
+                   factor=config.factor,
                    augment=make_augment(config.augmentation) if config.augmentation else None)
 
     def finish(self, config, params, context):

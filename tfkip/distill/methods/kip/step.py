@@ -76,7 +76,7 @@ def kip_loss(params, target_images, target_labels, target_weights=None, key=None
 
 
 def kip(kernels, *, learning_rate, reg, learn=('images',), loss='mse', augment=None, seed=0,
-        mesh=None):
+        mesh=None, factor=1):
     """Builds the KIP init/update pair (RFAD with random-feature step kernels).
 
     Args:
@@ -96,6 +96,7 @@ def kip(kernels, *, learning_rate, reg, learn=('images',), loss='mse', augment=N
         its devices, the loss and the gradients combined with collectives, the KRR solve
         and the Adam update replicated. The batch must then be a multiple of the device
         count (pad it with weight-0 targets). None: one device.
+      factor: multi-formation of the stored support set (`tfkip.distill.formation`).
 
     Returns:
       A `Pair` over `optimizer.State`; `update(state, x_t, y_t, weights=None)` is pure and
@@ -127,7 +128,7 @@ def kip(kernels, *, learning_rate, reg, learn=('images',), loss='mse', augment=N
                         augment=augment, **kwargs)
 
     pair = adam_pair(distributed.over_targets(objective, mesh), learning_rate, learn,
-                     lambda step: jax.random.fold_in(jax.random.key(seed), step))
+                     lambda step: jax.random.fold_in(jax.random.key(seed), step), factor)
 
     def init(params):
         if loss == 'platt' and 'log_temperature' not in params:
