@@ -165,6 +165,8 @@ ROWS = [
       for i, s in ((1, 6500), (10, 2400))),
     *(Row('standard', d, i, 'dm', s) for d, i, s in (
         ('cifar10', 1, 7000), ('cifar10', 10, 4000), ('mnist', 1, 9000), ('mnist', 10, 3000))),
+    # Multi-formation: the dm row's settings and steps at factor 2 (the same storage).
+    Row('standard', 'cifar10', 1, 'dm', 7000, {'factor': 2}, 'dm, factor 2'),
     Row('standard', 'mnist', 1, 'kip', 600),
     Row('standard', 'mnist', 1, 'kip', 1000, {**LEARNED, **NO_DSA},
         'kip, learned labels, no augmentation'),

@@ -254,7 +254,7 @@ def summary(results):
     found = {(r['method'], r['dataset'], r['images_per_class']): r for r in rows}
     lines = ['| `standard` protocol, 5 seeds | ' + ' | '.join(f'{d} {i}/class' for d, i in cells)
              + ' |', '|---|' + '---|' * len(cells)]
-    for method in dict.fromkeys(row.key[-1] for row in ROWS if row.suite == 'standard'):
+    for method in dict.fromkeys(r['method'] for r in rows):  # recorded, in declared order
         lines.append(f'| {method} | ' + ' | '.join(
             f'{100 * found[method, d, i]["distilled"]["mean"]:.1f}%'
             if (method, d, i) in found else '-' for d, i in cells) + ' |')
