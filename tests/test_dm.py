@@ -6,7 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tfkip.distill.methods.dm.step import class_means, dm_loss
+from tfkip.distill import convnet
+from tfkip.distill.methods.dm.step import class_means, dm, dm_loss
 from tfkip.distill.krr import centered_one_hot
 from tfkip.distill.methods.dm import DMOptions
 from tfkip.distill.train import DistillConfig
@@ -61,6 +62,37 @@ def test_dm_lowers_its_loss_keeps_one_hot_labels_and_resumes_exactly(train_data,
     np.testing.assert_array_equal(resumed.images, whole.images)
 
 
+def test_the_queue_networks_train_on_the_real_targets_and_are_reset(train_data):
+    """IDM's queue: the drawn network matches, then takes one SGD step on the real targets
+    (its cross-entropy there falls), and after `queue_reset` steps it is a fresh one."""
+    network = convnet.Network(8, 1, 'instance', 2 ** 0.5, 0.1)
+    pair = dm(network, 3, (8, 8, 1), learning_rate=0.05, queue=1, queue_reset=3, queue_lr=0.1)
+    x_t, y_t = train_data.images[::2], centered_one_hot(train_data.labels[::2], 3)
+    start = {'images': train_data.images[:6], 'labels': y_t[:6]}
+    real_loss = lambda s: float(jnp.mean(-jax.nn.log_softmax(convnet.apply(
+        jax.tree.map(lambda a: a[0], s.pool['theta']), x_t))[np.arange(len(x_t)),
+                                                            train_data.labels[::2]]))
+    update = jax.jit(pair.update)
+    state = pair.init(start)
+    ages, losses = [], [real_loss(state)]
+    for _ in range(4):
+        state, metrics = update(state, x_t, y_t)
+        ages.append(int(state.pool['age'][0]))
+        losses.append(real_loss(state))
+    assert ages == [1, 2, 0, 1]
+    assert losses[2] < losses[1] < losses[0]  # two SGD steps on the real targets
+    assert losses[3] > losses[2]  # then a fresh network
+    assert not np.allclose(state.params['images'], start['images'])  # the set moved too
+
+
+def test_dm_with_a_queue_resumes_exactly(train_data, tmp_path):
+    config = dataclasses.replace(DM, options=DMOptions(dm_width=8, dm_depth=1, dm_queue=2,
+                                                       dm_queue_reset=3))
+    whole = run_distill(config, train_data)
+    resumed = run_resumed(config, train_data, tmp_path, stop=4)
+    np.testing.assert_array_equal(resumed.images, whole.images)
+
+
 def test_dm_refuses_what_it_cannot_do():
     with pytest.raises(TfkipError, match='--no-learn-labels'):
         dataclasses.replace(DM, learn_labels=True)
@@ -68,3 +100,5 @@ def test_dm_refuses_what_it_cannot_do():
         dataclasses.replace(DM, final_label_solve=True)
     with pytest.raises(TfkipError, match='dm_width'):
         DMOptions(dm_width=0)
+    with pytest.raises(TfkipError, match='dm_queue_lr'):
+        DMOptions(dm_queue_lr=0.0)

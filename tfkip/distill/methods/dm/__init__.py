@@ -3,7 +3,7 @@ and support images under a fresh random ConvNet every step (`step.py` beside thi
 import dataclasses
 
 from tfkip.distill.methods import Method, register
-from tfkip.errors import TfkipError, check_integers
+from tfkip.errors import TfkipError, check_integers, check_positive
 
 
 @dataclasses.dataclass(frozen=True)
@@ -14,18 +14,28 @@ class DMOptions:
       dm_width: channels of the random ConvNets (instance norm, the `standard` protocol's
         network).
       dm_depth: their conv blocks.
+      dm_queue: IDM's queue: networks kept and trained on the real targets, one SGD step a
+        step, one drawn for each matching step (0: a fresh random network every step).
+      dm_queue_reset: SGD steps after which a queue network is replaced by a fresh one.
+      dm_queue_lr: the queue networks' SGD learning rate (momentum 0.9, weight decay 5e-4).
     """
     dm_width: int = 128
     dm_depth: int = 3
+    dm_queue: int = 0
+    dm_queue_reset: int = 100
+    dm_queue_lr: float = 0.01
 
     def __post_init__(self):
-        check_integers(self, ('dm_width', 'dm_depth'), 1)
+        check_integers(self, ('dm_width', 'dm_depth', 'dm_queue_reset'), 1)
+        check_integers(self, ('dm_queue',), 0)
+        check_positive(self, ('dm_queue_lr',))
 
 
 class DM(Method):
     name = 'dm'
     summary = ('learn them by matching class-mean features under random ConvNets (DM, Zhao '
-               'and Bilen 2023; fixed labels: --no-learn-labels)')
+               'and Bilen 2023), or under a queue of ConvNets trained on the real data (IDM, '
+               'Zhao et al. 2023: --dm-queue); fixed labels: --no-learn-labels')
     title = 'DM (class-mean features of random finite {} networks matched)'
     Options = DMOptions
     learns = True
@@ -48,7 +58,8 @@ class DM(Method):
                           config.kernel.b_std), num_classes, image_shape,
                   learning_rate=config.learning_rate_fn(),
                   augment=make_augment(config.augmentation) if config.augmentation else None,
-                  seed=config.seed, mesh=mesh, factor=config.factor)
+                  seed=config.seed, mesh=mesh, factor=config.factor, queue=o.dm_queue,
+                  queue_reset=o.dm_queue_reset, queue_lr=o.dm_queue_lr)
 
     def made_with(self, config):
         return 'convnet'

@@ -8,14 +8,22 @@ the mean of the real target batch's:
 
 with A the DSA augmentation (drawn per image, for real and synthetic images alike) when
 augmentation is on. No inner training loop: the cheapest learned method. The labels stay the
-support's one-hot classes. Every draw comes from (seed, step), so a resumed run takes the
-steps an uninterrupted one would.
+support's one-hot classes. With a queue (IDM, Zhao et al. 2023) the network is drawn from a
+pool of networks trained on the real targets as the steps go (`tfkip.distill.pool`), so the
+features matched are those of networks at every stage of training, not only at
+initialisation. Every draw comes from (seed, step), so a resumed run takes the steps an
+uninterrupted one would.
 """
 import jax
 import jax.numpy as jnp
 
+import optax
+
 from tfkip.distill import convnet, distributed
-from tfkip.distill.optimizer import adam_pair, frozen
+from tfkip.distill.distributed import batch_mean
+from tfkip.distill.formation import decoded
+from tfkip.distill.optimizer import Pair, adam_pair, frozen, masked_adam
+from tfkip.distill.pool import PoolState, pool
 from tfkip.distill.sampling import AUGMENT_STREAM, NETWORK_STREAM
 
 
@@ -62,24 +70,29 @@ def dm_loss(support_images, support_labels, target_images, target_labels, target
 
 
 def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0, mesh=None,
-       factor=1):
+       factor=1, queue=0, queue_reset=100, queue_lr=0.01):
     """Builds the DM init/update pair (the support images learned with Adam).
 
     Args:
-      network: a `convnet.Network` (drawn afresh every step).
+      network: a `convnet.Network` (drawn afresh every step, or from the queue).
       num_classes, image_shape: K and (H, W, C_in).
       learning_rate: Adam step size (a float or an optax schedule).
       augment: `augment(x, key) -> x` for real and support images, or None.
       seed: seeds each step's network and augmentation.
       mesh: a 1-D mesh to split the target batch over (as for `kip`), or None.
       factor: multi-formation of the stored support set (`tfkip.distill.formation`).
+      queue: IDM's queue (Zhao et al. 2023), in the CPU form of a `pool` of this many
+        networks: each step matches the features of one drawn from it, then trains that one
+        SGD step (momentum 0.9, weight decay 5e-4, `queue_lr`) on the step's real targets
+        (cross-entropy, not augmented); a network with `queue_reset` updates is replaced by a
+        fresh one. 0: a fresh random network every step (DM).
 
     Returns:
-      A `Pair` over `optimizer.State`.
+      A `Pair` over `optimizer.State` (queue 0) or `pool.PoolState`.
     """
-    def objective(params, target_images, target_labels, target_weights, key, axis_name=None):
+    def objective(params, theta, target_images, target_labels, target_weights, key,
+                  axis_name=None):
         params = frozen(params, ('images',))
-        theta = network.init(jax.random.fold_in(key, NETWORK_STREAM), image_shape, num_classes)
         support = params['images']
         if augment is not None:
             augment_key = jax.random.fold_in(key, AUGMENT_STREAM)
@@ -94,5 +107,47 @@ def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0
         return dm_loss(support, params['labels'], target_images, target_labels,
                        target_weights, embed, axis_name)
 
-    return adam_pair(distributed.over_targets(objective, mesh), learning_rate, ('images',),
-                     lambda step: jax.random.fold_in(jax.random.key(seed), step), factor)
+    key_of_step = lambda step: jax.random.fold_in(jax.random.key(seed), step)
+    if not queue:
+        def drawn(params, *batch, axis_name=None):
+            key = batch[-1]
+            theta = network.init(jax.random.fold_in(key, NETWORK_STREAM), image_shape,
+                                 num_classes)
+            return objective(params, theta, *batch, axis_name=axis_name)
+
+        return adam_pair(distributed.over_targets(drawn, mesh), learning_rate, ('images',),
+                         key_of_step, factor)
+
+    optimizer = masked_adam(learning_rate, ('images',))
+    networks = pool(network, num_classes, image_shape,
+                    optax.chain(optax.add_decayed_weights(5e-4), optax.sgd(queue_lr, 0.9)),
+                    size=queue, reset_every=queue_reset, seed=seed)
+    loss_fn = distributed.over_targets(objective, mesh, replicated=2)
+
+    def real_loss(theta, target_images, target_labels, target_weights, key, axis_name=None):
+        logits = convnet.apply(theta, target_images, network.normalization)
+        one_hot = target_labels + 1. / num_classes
+        return batch_mean(optax.softmax_cross_entropy(logits, one_hot),
+                          jnp.argmax(logits, -1) == jnp.argmax(one_hot, -1), target_weights,
+                          axis_name)
+
+    real_grad = jax.grad(distributed.over_targets(real_loss, mesh), has_aux=True)
+
+    def init(params):
+        return PoolState(params, optimizer.init(params), jnp.zeros([], jnp.int32),
+                         networks.init())
+
+    def update(state, target_images, target_labels, target_weights=None):
+        key = key_of_step(state.step)
+        i, theta, theta_opt = networks.draw(state.pool, jax.random.fold_in(key, NETWORK_STREAM))
+        (value, metrics), grads = jax.value_and_grad(
+            lambda p, *a: loss_fn(decoded(p, factor), *a), has_aux=True)(
+            state.params, theta, target_images, target_labels, target_weights, key)
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        grads, _ = real_grad(theta, target_images, target_labels, target_weights, key)
+        queue_state = networks.train(state.pool, i, theta, theta_opt, grads, state.step)
+        return PoolState(params, opt_state, state.step + 1, queue_state), {'loss': value,
+                                                                           **metrics}
+
+    return Pair(init, update)

@@ -12,12 +12,9 @@ A pool of M networks (`tfkip.distill.convnet`) is kept beside the support set. E
    `reset_every` updates is replaced by a fresh one.
 
 So the kernel is that of networks at every stage of training on the distilled set, not of
-the infinite-width limit. The pool starts fresh with staggered ages (network j has had
-j * reset_every / M updates counted), so its resets spread over the steps. Every draw comes
-from (seed, step): a resumed run takes the steps an uninterrupted one would.
+the infinite-width limit (the pool, with its staggered ages: `tfkip.distill.pool`). Every draw
+comes from (seed, step): a resumed run takes the steps an uninterrupted one would.
 """
-from typing import Any, NamedTuple
-
 import jax
 import jax.numpy as jnp
 import optax
@@ -26,25 +23,10 @@ from tfkip.distill import convnet, distributed, step_kernels
 from tfkip.distill.methods.kip.step import kip_loss
 from tfkip.distill.formation import decoded
 from tfkip.distill.optimizer import Pair, frozen, masked_adam
-from tfkip.distill.sampling import AUGMENT_STREAM, POOL_STREAM
+from tfkip.distill.pool import PoolState, pool
+from tfkip.distill.sampling import AUGMENT_STREAM
 
 LEARNABLE = ('images', 'labels')
-
-
-class FRePoState(NamedTuple):
-    """FRePo state.
-
-    params: {'images': [S, H, W, C] float32, 'labels': [S, C] float32, 'hparams': ...}.
-    opt_state: the Adam state of `params`.
-    step: [] int32, updates applied so far.
-    pool: {'theta': the M networks' parameters, each leaf with a leading [M] axis,
-           'opt_state': their Adam states, stacked likewise, 'age': [M] int32 updates since
-           each network's reset}.
-    """
-    params: Any
-    opt_state: optax.OptState
-    step: jax.Array
-    pool: Any
 
 
 def frepo(network, num_classes, image_shape, *, learning_rate, reg, pool_size, reset_every,
@@ -69,19 +51,16 @@ def frepo(network, num_classes, image_shape, *, learning_rate, reg, pool_size, r
         loss and the pool's training see its training images.
 
     Returns:
-      A `Pair` over `FRePoState`; `update(state, x_t, y_t, weights=None) -> (state,
+      A `Pair` over `pool.PoolState`; `update(state, x_t, y_t, weights=None) -> (state,
       {'loss', 'accuracy'})`.
     """
     unknown = set(learn) - set(LEARNABLE)
     if unknown:
         raise ValueError(f'cannot learn {sorted(unknown)}; choose from {LEARNABLE}')
-    optimizer, online = masked_adam(learning_rate, learn), optax.adam(online_learning_rate)
-    pool_key = jax.random.fold_in(jax.random.key(seed), POOL_STREAM)
+    optimizer = masked_adam(learning_rate, learn)
+    networks = pool(network, num_classes, image_shape, optax.adam(online_learning_rate),
+                    size=pool_size, reset_every=reset_every, seed=seed)
     norm = network.normalization
-
-    def fresh(index):
-        theta = network.init(jax.random.fold_in(pool_key, index), image_shape, num_classes)
-        return theta, online.init(theta)
 
     def objective(params, theta, target_images, target_labels, target_weights, key,
                   axis_name=None):
@@ -98,16 +77,12 @@ def frepo(network, num_classes, image_shape, *, learning_rate, reg, pool_size, r
         return 0.5 * jnp.mean(jnp.sum((convnet.apply(theta, images, norm) - labels) ** 2, -1))
 
     def init(params):
-        theta, opt_state = jax.vmap(fresh)(jnp.arange(pool_size))
-        age = (jnp.arange(pool_size) * reset_every // pool_size).astype(jnp.int32)
-        return FRePoState(params, optimizer.init(params), jnp.zeros([], jnp.int32),
-                          {'theta': theta, 'opt_state': opt_state, 'age': age})
+        return PoolState(params, optimizer.init(params), jnp.zeros([], jnp.int32),
+                         networks.init())
 
     def update(state, target_images, target_labels, target_weights=None):
         key = jax.random.fold_in(jax.random.key(seed), state.step)
-        i = jax.random.randint(jax.random.fold_in(key, 0), (), 0, pool_size)
-        pick = lambda tree: jax.tree.map(lambda a: a[i], tree)
-        theta, theta_opt = pick(state.pool['theta']), pick(state.pool['opt_state'])
+        i, theta, theta_opt = networks.draw(state.pool, jax.random.fold_in(key, 0))
         (value, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             state.params, theta, target_images, target_labels, target_weights, key)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
@@ -116,17 +91,8 @@ def frepo(network, num_classes, image_shape, *, learning_rate, reg, pool_size, r
         support = decoded(params, factor)
         online_grads = jax.grad(online_loss)(theta, support['images'], support['labels'],
                                              jax.random.fold_in(key, AUGMENT_STREAM))
-        online_updates, theta_opt = online.update(online_grads, theta_opt, theta)
-        theta = optax.apply_updates(theta, online_updates)
-        age = state.pool['age'][i] + 1
-        reset = age >= reset_every
-        # Drawn only on a reset; a replacement's index is unique to (step): pool_size + step.
-        theta, theta_opt = jax.lax.cond(reset, lambda: fresh(pool_size + state.step),
-                                        lambda: (theta, theta_opt))
-        put = lambda tree, leaf: jax.tree.map(lambda a, b: a.at[i].set(b), tree, leaf)
-        pool = {'theta': put(state.pool['theta'], theta),
-                'opt_state': put(state.pool['opt_state'], theta_opt),
-                'age': state.pool['age'].at[i].set(jnp.where(reset, 0, age))}
-        return FRePoState(params, opt_state, state.step + 1, pool), {'loss': value, **metrics}
+        pool_state = networks.train(state.pool, i, theta, theta_opt, online_grads, state.step)
+        return PoolState(params, opt_state, state.step + 1, pool_state), {'loss': value,
+                                                                          **metrics}
 
     return Pair(init, update)
