@@ -98,6 +98,7 @@ def run_row(row, data, sets, recorded, log):
     from tfkip.distill.train import evaluate_start
     from tfkip.formats import distilled_set
     from tfkip.pipeline import stages
+    ran_at = commit()  # the code this process loaded, whatever the checkout holds later
     source, prep = DATASETS[row.dataset]
     source = source if ':' in source else os.path.join(data, source)
     train, test, stats, prepared = stages.load_data(source, prep)
@@ -118,7 +119,7 @@ def run_row(row, data, sets, recorded, log):
         'extra': {**meta.extra, **({'krr_before_label_solve_accuracy':
                                     meta.metrics_before_label_solve['accuracy']}
                                    if meta.metrics_before_label_solve else {})},
-        'machine': describe(machine()), 'commit': commit()}
+        'machine': describe(machine()), 'commit': ran_at}
     shared = next((r for r in recorded if key_of(r) != row.key and 'random_from' not in r
                    and r.get('random') and _same_start(r, result)), None)
     images, labels, krr = evaluate_start(config, train, test)
