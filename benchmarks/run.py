@@ -93,8 +93,20 @@ def _same_start(a, b):
                 for k in ('seed', 'kernel')))
 
 
-def run_row(row, data, sets, recorded, log):
-    """Distils `row`'s set (or reads it back from `sets`) and evaluates it; its result."""
+def _held_out(train):
+    """(train less a tenth of each class, that tenth as the validation split; seed 123)."""
+    from tfkip.distill.sampling import ClassIndex
+    index = ClassIndex(train.labels, train.num_classes)
+    held = index.sample(min(map(len, index.by_class)) // 10, np.random.default_rng(123))
+    part = lambda rows, name: dataclasses.replace(
+        train, images=train.images[rows], labels=train.labels[rows], source=train.source + name)
+    return part(np.setdiff1d(np.arange(len(train)), held), '[less validation]'), part(
+        held, '[validation]')
+
+
+def run_row(row, data, sets, recorded, log, validation=False):
+    """Distils `row`'s set (or reads it back from `sets`) and evaluates it, on the test split
+    or (`validation`) on a tenth of the training split held out; its result."""
     from tfkip.distill.train import evaluate_start
     from tfkip.formats import distilled_set
     from tfkip.pipeline import stages
@@ -102,8 +114,10 @@ def run_row(row, data, sets, recorded, log):
     source, prep = DATASETS[row.dataset]
     source = source if ':' in source else os.path.join(data, source)
     train, test, stats, prepared = stages.load_data(source, prep)
+    if validation:
+        train, test = _held_out(train)
     config, evaluation = row.config(), row.evaluation()
-    base = os.path.join(sets, row_id(row.key).replace('/', '_'))
+    base = os.path.join(sets, row_id(row.key).replace('/', '_') + '_validation' * validation)
     if not (os.path.exists(base + '.npz') and distilled_set.load(base).metadata.config
             == _read_back(config.to_dict())):
         stages.distill_to_artifact(config, train, test, stats, prepared, base, source=source,
@@ -218,8 +232,9 @@ def _curve(r):
 
 def benchmarks_md(recorded):
     results = sorted(recorded['rows'], key=_order)
-    titles = [s.title for s in SUITES.values()] + [
-        'Held-out KRR accuracy during distillation', 'Notes', 'Speed']
+    pilots = sorted(recorded.get('pilots', []), key=_order)
+    titles = [s.title for s in SUITES.values()] + ['Pilots on a validation split'] * bool(
+        pilots) + ['Held-out KRR accuracy during distillation', 'Notes', 'Speed']
     lines = ['# Benchmarks', '', 'Written by `benchmarks/run.py` from '
              '`benchmarks/results/benchmarks.json`; [docs/benchmarks.md](docs/benchmarks.md) '
              'says how to rerun a row. Accuracy is on the full test split; ± is the std over '
@@ -235,6 +250,13 @@ def benchmarks_md(recorded):
         lines += extras + [''] * bool(extras)
         if name == 'standard':
             lines += ['![accuracy against images per class](benchmarks/results/standard.png)', '']
+    if pilots:
+        lines += ['## Pilots on a validation split', '', 'Run with `--validation` to choose '
+                  'settings: a tenth of each class of the training split (seed 123) held out as '
+                  'their test split, the rest distilled; the tables above never choose.', '']
+        for name, suite in SUITES.items():
+            mine = [r for r in pilots if r['suite'] == name]
+            lines += [f'### {suite.title}', '', *table(mine, suite), ''] * bool(mine)
     lines += [f'## {titles[-3]}', '', 'Step (minutes): KRR accuracy on the held-out images '
               'the run checks (monitoring only; nothing is chosen with it).', '']
     lines += [f'- {r["suite"]}, {r["dataset"]} {r["images_per_class"]}/class, {r["method"]}: '
@@ -322,6 +344,11 @@ def main(argv=None):
     parser.add_argument('--rows', nargs='+', default=[], metavar='ID',
                         help='rows to run, by id or shell pattern (see --list)')
     parser.add_argument('--list', action='store_true', help='list the rows and exit')
+    parser.add_argument('--validation', action='store_true',
+                        help='a pilot: test on a tenth of the training split held out, and '
+                             'record the rows apart (BENCHMARKS.md, "Pilots"), to choose settings')
+    parser.add_argument('--steps', type=int, help='run the rows for this many steps (a pilot '
+                        'at a shorter budget, named apart)')
     parser.add_argument('--check', action='store_true',
                         help='exit 1 if a file written from the results differs from them')
     parser.add_argument('--data', default='.data',
@@ -351,11 +378,17 @@ def main(argv=None):
         print('\n'.join(f'{os.path.relpath(p, ROOT)} is not what its results give: run '
                         'python benchmarks/run.py' for p in stale))
         return 1 if stale else 0
+    if args.steps is not None and args.steps < 1:
+        parser.error(f'--steps: at least 1, got {args.steps}')
+    part = 'pilots' if args.validation else 'rows'
     for i in wanted:
         print(f'== {i}', flush=True)
-        result = run_row(ids[i], args.data, args.sets, recorded['rows'],
-                         lambda line: print(f'   {line}', flush=True))
-        recorded['rows'] = [r for r in recorded['rows'] if key_of(r) != key_of(result)] + [result]
+        row = ids[i] if args.steps is None else dataclasses.replace(
+            ids[i], steps=args.steps, name=f'{ids[i].key[-1]}, {args.steps} steps')
+        result = run_row(row, args.data, args.sets, recorded.get(part, []),
+                         lambda line: print(f'   {line}', flush=True), args.validation)
+        recorded[part] = [r for r in recorded.get(part, []) if key_of(r) != key_of(result)] + [
+            result]
         write_text(RESULTS, json.dumps(recorded, indent=1) + '\n')
     for path, text in written(recorded).items():
         write_text(path, text)

@@ -65,6 +65,7 @@ def test_an_unknown_row_is_one_line_and_exit_2():
 
 DRIVER = '''
 import dataclasses, json, os, sys
+import numpy as np
 import rows, run
 def suite(seeds):
     rows.SUITES['tiny'] = rows.Suite('tiny', '', dataclasses.replace(
@@ -82,6 +83,12 @@ out['other_trained'] = trained()
 suite((0, 1))
 out['more'] = run.run_row(row, '.', sets, [], lines.append)
 out['more_trained'], out['remade'] = trained(), os.path.getmtime(npz) != made
+from tfkip import sources
+whole = sources.load('sklearn:digits', 'train')
+kept, held = run._held_out(whole)
+out['split'] = [len(whole), len(kept), len(held), len(set(map(bytes, kept.images)) &
+                                                      set(map(bytes, held.images)))]
+out['held_per_class'] = sorted(set(np.bincount(held.labels).tolist()))
 print(json.dumps(out))
 '''
 
@@ -106,3 +113,5 @@ def test_a_row_runs_resumes_and_shares_its_random_subset(tmp_path):
     assert more['distilled']['accuracies'][0] == first['distilled']['accuracies'][0]
     assert more['random']['accuracies'][0] == first['random']['accuracies'][0]
     assert len(more['random']['accuracies']) == 2
+    # A pilot's validation split: a tenth of each class, apart from what it distils.
+    assert out['split'] == [1442, 1302, 140, 0] and out['held_per_class'] == [14]
