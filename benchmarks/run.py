@@ -110,6 +110,7 @@ def run_row(row, data, sets, recorded, log, validation=False):
     from tfkip.distill.train import evaluate_start
     from tfkip.formats import distilled_set
     from tfkip.pipeline import stages
+    from tfkip.transfer.train import is_one_hot
     ran_at = commit()  # the code this process loaded, whatever the checkout holds later
     source, prep = DATASETS[row.dataset]
     source = source if ':' in source else os.path.join(data, source)
@@ -139,8 +140,13 @@ def run_row(row, data, sets, recorded, log, validation=False):
     images, labels, krr = evaluate_start(config, train, test)
     result['random_krr_accuracy'] = krr['accuracy']
     if evaluation:
-        result['distilled'] = _networks(evaluation, *made.training_set(), test,
+        set_images, set_labels = made.training_set()
+        result['distilled'] = _networks(evaluation, set_images, set_labels, test,
                                         base + '.networks', 'distilled', log)
+        if not is_one_hot(set_labels):  # learned labels: their argmax too, as DD-Ranking does
+            hard = np.eye(set_labels.shape[1], dtype=np.float32)[set_labels.argmax(1)]
+            result['hard'] = _networks(evaluation, set_images, hard, test, base + '.hard',
+                                       'argmax labels', log)
         if shared:
             result['random'], result['random_from'] = shared['random'], shared['method']
         else:
@@ -194,6 +200,8 @@ COLUMNS = [
         _pct(r['random']['mean'], r['random']['std'])
         + (f' (the {r["random_from"]} row\'s)' if 'random_from' in r else ''))),
     ('set - random (std)', lambda r, s: _gap(r)),
+    ('networks on the set, argmax labels', lambda r, s: r.get('hard') and _pct(
+        r['hard']['mean'], r['hard']['std'])),
     ('KRR of the set', lambda r, s: _pct(r['krr_accuracy'])),
     ('KRR of the random subset', lambda r, s: _pct(r.get('random_krr_accuracy'))),
     ('target', _target),

@@ -83,6 +83,10 @@ out['other_trained'] = trained()
 suite((0, 1))
 out['more'] = run.run_row(row, '.', sets, [], lines.append)
 out['more_trained'], out['remade'] = trained(), os.path.getmtime(npz) != made
+suite((0,))
+out['learned'] = run.run_row(rows.Row('tiny', 'digits', 1, 'kip_fc', 1), '.', sets,
+                             [out['first']], lines.append)
+out['learned_trained'] = trained()
 from tfkip import sources
 whole = sources.load('sklearn:digits', 'train')
 kept, held = run._held_out(whole)
@@ -113,5 +117,10 @@ def test_a_row_runs_resumes_and_shares_its_random_subset(tmp_path):
     assert more['distilled']['accuracies'][0] == first['distilled']['accuracies'][0]
     assert more['random']['accuracies'][0] == first['random']['accuracies'][0]
     assert len(more['random']['accuracies']) == 2
+    # Learned labels: networks on them and on their argmax (the hard-label accuracy).
+    learned = out['learned']
+    assert learned['distill_config']['learn_labels'] and out['learned_trained'] == 2
+    assert len(learned['hard']['accuracies']) == 1 and learned['random_from'] == 'random'
+    assert 'hard' not in first
     # A pilot's validation split: a tenth of each class, apart from what it distils.
     assert out['split'] == [1442, 1302, 140, 0] and out['held_per_class'] == [14]
