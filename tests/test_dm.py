@@ -94,10 +94,14 @@ def test_dm_with_a_queue_resumes_exactly(train_data, tmp_path):
 
 
 def test_dm_refuses_what_it_cannot_do():
-    with pytest.raises(TfkipError, match='--no-learn-labels'):
+    with pytest.raises(TfkipError, match='drop --learn-labels'):
         dataclasses.replace(DM, learn_labels=True)
-    with pytest.raises(TfkipError, match='--no-learn-labels'):
+    with pytest.raises(TfkipError, match='--final-label-solve'):
         dataclasses.replace(DM, final_label_solve=True)
+    # Chosen without saying, its labels are fixed (the method's own default).
+    assert not DistillConfig.from_options({'method': 'dm'}).learn_labels
+    with pytest.raises(TfkipError, match='drop --learn-labels'):
+        DistillConfig.from_options({'method': 'dm', 'learn_labels': True})
     with pytest.raises(TfkipError, match='dm_width'):
         DMOptions(dm_width=0)
     with pytest.raises(TfkipError, match='dm_queue_lr'):

@@ -132,7 +132,7 @@ class DistillConfig:
     def from_options(cls, values):
         """The config of a flat {option: value} mapping, with the option names of the command
         line and config files: the fields of DistillConfig, KernelConfig and the method's
-        Options. Options absent (or None) take their defaults.
+        Options. Options absent (or None) take the method's `defaults`, else their own.
 
         Raises:
           TfkipError: an option of another method's.
@@ -142,6 +142,7 @@ class DistillConfig:
         if name not in methods.REGISTRY:
             raise TfkipError(f'unknown method {name!r}; choose one of {tuple(methods.REGISTRY)}')
         method = methods.get(name)
+        values = {**method.defaults, **values}
         for option, (owner, _) in methods.option_fields().items():
             if option in values and owner is not method:
                 raise TfkipError(f'{option} is an option of the {owner.name} method, not of '

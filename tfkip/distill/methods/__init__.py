@@ -10,6 +10,8 @@ configs read it from `REGISTRY` and know no method by name. A method declares:
   (the `loss` values it takes; 'mse' also stands for a method's own loss) and
   `Options`, a frozen dataclass of its own options (field names unique across methods: they
   are the command line's and config files' option names);
+- `defaults`: {DistillConfig field: value} the method takes when the option is not given
+  (DM: fixed labels), applied by `DistillConfig.from_options` (the command line, config files);
 - `learns`: it runs the training loop (`pair`), with steps, target batches, checkpoints
   and exact resume; `augments`: its loss can augment the support images; `diverged`: the
   advice when its loss stops being finite;
@@ -43,6 +45,7 @@ class Method:
     summary = ''
     title = ''
     Options = NoOptions
+    defaults = {}
     learns = False
     augments = False
     labels = 'one-hot'  # the labels its sets get without learning: 'one-hot' or 'solved'

@@ -35,16 +35,17 @@ class DM(Method):
     name = 'dm'
     summary = ('learn them by matching class-mean features under random ConvNets (DM, Zhao '
                'and Bilen 2023), or under a queue of ConvNets trained on the real data (IDM, '
-               'Zhao et al. 2023: --dm-queue); fixed labels: --no-learn-labels')
+               'Zhao et al. 2023: --dm-queue); labels fixed')
     title = 'DM (class-mean features of random finite {} networks matched)'
     Options = DMOptions
+    defaults = {'learn_labels': False}  # it matches features, not labels
     learns = True
     augments = True
 
     def check(self, config):
         if config.learn_labels or config.learn_hparams or config.final_label_solve:
-            raise TfkipError('DM matches class means and learns only images: pass '
-                             '--no-learn-labels, without --learn-hparams or --final-label-solve')
+            raise TfkipError('DM matches class means and learns only images: drop --learn-labels, '
+                             '--learn-hparams and --final-label-solve')
 
     def learned(self, config):
         return ('images',)
