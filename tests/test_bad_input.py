@@ -130,6 +130,8 @@ CASES = [
     ('config file unknown key', 'run --config-file {unknown_yaml} --run-dir {root}/r3', 'unknown option(s) ipcs'),
     ('config file unreadable', 'run --config-file {broken_yaml} --run-dir {root}/r3', 'not a readable YAML'),
     ('missing source file', 'distill --source {root}/nope.npz --out {root}/x', 'nope.npz'),
+    ('unknown TFDS config', 'transfer --dataset kip_digits/dm_convnet_fixedlabel_ipc1 --test-source {good}',
+     "no config 'dm_convnet_fixedlabel_ipc1'; the nearest: dm_convnet_fixedlabels_ipc1,"),
 ]
 
 

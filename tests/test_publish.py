@@ -87,7 +87,7 @@ def test_publish_checks_the_artifact_against_the_config(tmp_path, capsys):
         publish(str(tmp_path / 'set.npz'), 'kip_cifar10', 'fc_zca_ipc1', str(tmp_path / 'd'))
     assert cli.main(['publish', '--artifact', str(tmp_path / 'set.npz'), '--dataset',
                      'kip_mnist', '--config', 'fc_ipc7', '--data-dir', str(tmp_path / 'd')]) == 2
-    assert "kip_mnist has no config 'fc_ipc7'" in capsys.readouterr().err
+    assert "kip_mnist has no config 'fc_ipc7'; the nearest: fc_ipc1" in capsys.readouterr().err
 
 
 def test_label_solve_sets_are_not_fixed_label_configs():

@@ -5,6 +5,7 @@ After it, `tfds.load('<dataset>/<config>', data_dir=...)` works with or without 
 installed: TFDS reads prepared datasets from their files alone.
 """
 import contextlib
+import difflib
 import importlib
 import io
 import logging
@@ -27,6 +28,18 @@ def builder_class(dataset):
     if dataset not in DATASETS:
         raise TfkipError(f'unknown dataset {dataset!r}; choose one of {", ".join(DATASETS)}')
     return importlib.import_module(f'tfds_builders.{dataset}.{dataset}_dataset_builder').Builder
+
+
+def config_of(dataset, config_name):
+    """The builder config `config_name` of `dataset`; an unknown name is a TfkipError that
+    names the nearest real ones."""
+    configs = {c.name: c for c in builder_class(dataset).BUILDER_CONFIGS}
+    if config_name not in configs:
+        nearest = difflib.get_close_matches(config_name, configs, n=5, cutoff=0.5)
+        raise TfkipError(f'{dataset} has no config {config_name!r}; '
+                         + (f'the nearest: {", ".join(nearest)}' if nearest else
+                            f'{len(configs)} configs, listed in its README'))
+    return configs[config_name]
 
 
 def _made_as(meta):
@@ -99,11 +112,8 @@ def publish(artifact, dataset, config_name=None, data_dir=None):
     if data_dir:
         check_writable(data_dir, '--data-dir')
     builder_cls = builder_class(dataset)
-    configs = {c.name: c for c in builder_cls.BUILDER_CONFIGS}
-    if config_name is not None and config_name not in configs:
-        raise TfkipError(f'{dataset} has no config {config_name!r}; it has '
-                         f'{", ".join(sorted(configs))}')
-    published = isinstance(configs.get(config_name), PublishedConfig)
+    published = config_name is not None and isinstance(config_of(dataset, config_name),
+                                                       PublishedConfig)
     if not published:
         if artifact is None:
             raise TfkipError('give the --artifact to publish' + (
@@ -111,12 +121,10 @@ def publish(artifact, dataset, config_name=None, data_dir=None):
                 'published_* configs download their set')
         distilled = distilled_set.load(artifact)
         config_name = config_name or config_for(distilled)
-        if config_name not in configs:
-            raise TfkipError(f'{dataset} has no config {config_name!r}; it has '
-                             f'{", ".join(sorted(configs))}')
+        config = config_of(dataset, config_name)
         distilled.check_matches(builder_cls.IMAGE_SHAPE, len(builder_cls.CLASS_NAMES),
                                 f'{dataset}/{config_name}')
-        _check_variant(distilled, configs[config_name], artifact)
+        _check_variant(distilled, config, artifact)
     if data_dir:
         # TFDS builds in `incomplete.*` folders and renames them; a killed build leaves one.
         for leftover in tf().io.gfile.glob(os.path.join(data_dir, dataset, config_name,
