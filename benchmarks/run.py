@@ -86,9 +86,10 @@ def _networks(evaluation, images, labels, test, path, what, log):
 
 
 def _same_start(a, b):
-    """Whether two results' random subsets are the same images under the same evaluation."""
+    """Whether two results' random subsets are the same images under the same evaluation on
+    the same machine (Keras on one CPU repeats its networks; a new machine, or code, may not)."""
     return (a['dataset'] == b['dataset'] and a['images_per_class'] == b['images_per_class']
-            and a['evaluation'] == b['evaluation'] and all(
+            and a['evaluation'] == b['evaluation'] and a['machine'] == b['machine'] and all(
                 a['distill_config'].get(k) == b['distill_config'].get(k)
                 for k in ('seed', 'kernel')))
 
