@@ -120,8 +120,9 @@ def run_row(row, data, sets, recorded, log, validation=False):
         train, test = _held_out(train)
     config, evaluation = row.config(), row.evaluation()
     base = os.path.join(sets, row_id(row.key).replace('/', '_') + '_validation' * validation)
-    if not (os.path.exists(base + '.npz') and distilled_set.load(base).metadata.config
-            == _read_back(config.to_dict())):
+    # Read back as a config, so that options added since with their defaults still match.
+    if not (os.path.exists(base + '.npz')
+            and distilled_set.load(base).metadata.distill_config() == config):
         stages.distill_to_artifact(config, train, test, stats, prepared, base, source=source,
                                    log=log)
     made = distilled_set.load(base)
