@@ -15,6 +15,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from tfkip.distill.formation import decoded
+from tfkip.distill.optimizer import Pair
 from tfkip.distill.sampling import POOL_STREAM
 
 
@@ -84,3 +86,29 @@ def pool(network, num_classes, image_shape, optimizer, *, size, reset_every, see
                 'age': state['age'].at[i].set(jnp.where(reset, 0, age))}
 
     return Pool(init, draw, train)
+
+
+def pool_pair(loss_fn, optimizer, networks, network_grads, *, seed, draw_stream, factor=1):
+    """The init/update pair of a method with a pool, over `PoolState`. Each step draws a
+    network (with `fold_in(step key, draw_stream)`), updates the params with `optimizer` on
+    `loss_fn(params, theta, x_t, y_t, weights, key) -> (loss, metrics)` (the params decoded at
+    `factor`, as `adam_pair`'s), then trains the network one step on
+    `network_grads(theta, updated params, x_t, y_t, weights, key)`."""
+    def init(params):
+        return PoolState(params, optimizer.init(params), jnp.zeros([], jnp.int32),
+                         networks.init())
+
+    def update(state, target_images, target_labels, target_weights=None):
+        key = jax.random.fold_in(jax.random.key(seed), state.step)
+        i, theta, theta_opt = networks.draw(state.pool, jax.random.fold_in(key, draw_stream))
+        (value, metrics), grads = jax.value_and_grad(
+            lambda params, *args: loss_fn(decoded(params, factor), *args), has_aux=True)(
+            state.params, theta, target_images, target_labels, target_weights, key)
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        grads = network_grads(theta, params, target_images, target_labels, target_weights, key)
+        pool_state = networks.train(state.pool, i, theta, theta_opt, grads, state.step)
+        return PoolState(params, opt_state, state.step + 1, pool_state), {'loss': value,
+                                                                          **metrics}
+
+    return Pair(init, update)

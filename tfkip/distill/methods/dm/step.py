@@ -21,9 +21,8 @@ import optax
 
 from tfkip.distill import convnet, distributed
 from tfkip.distill.distributed import batch_mean
-from tfkip.distill.formation import decoded
-from tfkip.distill.optimizer import Pair, adam_pair, frozen, masked_adam
-from tfkip.distill.pool import PoolState, pool
+from tfkip.distill.optimizer import adam_pair, frozen, masked_adam
+from tfkip.distill.pool import pool, pool_pair
 from tfkip.distill.sampling import AUGMENT_STREAM, NETWORK_STREAM
 
 
@@ -107,7 +106,6 @@ def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0
         return dm_loss(support, params['labels'], target_images, target_labels,
                        target_weights, embed, axis_name)
 
-    key_of_step = lambda step: jax.random.fold_in(jax.random.key(seed), step)
     if not queue:
         def drawn(params, *batch, axis_name=None):
             key = batch[-1]
@@ -116,7 +114,7 @@ def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0
             return objective(params, theta, *batch, axis_name=axis_name)
 
         return adam_pair(distributed.over_targets(drawn, mesh), learning_rate, ('images',),
-                         key_of_step, factor)
+                         lambda step: jax.random.fold_in(jax.random.key(seed), step), factor)
 
     optimizer = masked_adam(learning_rate, ('images',))
     networks = pool(network, num_classes, image_shape,
@@ -132,22 +130,6 @@ def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0
                           axis_name)
 
     real_grad = jax.grad(distributed.over_targets(real_loss, mesh), has_aux=True)
-
-    def init(params):
-        return PoolState(params, optimizer.init(params), jnp.zeros([], jnp.int32),
-                         networks.init())
-
-    def update(state, target_images, target_labels, target_weights=None):
-        key = key_of_step(state.step)
-        i, theta, theta_opt = networks.draw(state.pool, jax.random.fold_in(key, NETWORK_STREAM))
-        (value, metrics), grads = jax.value_and_grad(
-            lambda p, *a: loss_fn(decoded(p, factor), *a), has_aux=True)(
-            state.params, theta, target_images, target_labels, target_weights, key)
-        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-        params = optax.apply_updates(state.params, updates)
-        grads, _ = real_grad(theta, target_images, target_labels, target_weights, key)
-        queue_state = networks.train(state.pool, i, theta, theta_opt, grads, state.step)
-        return PoolState(params, opt_state, state.step + 1, queue_state), {'loss': value,
-                                                                           **metrics}
-
-    return Pair(init, update)
+    network_grads = lambda theta, params, *batch: real_grad(theta, *batch)[0]
+    return pool_pair(loss_fn, optimizer, networks, network_grads, seed=seed,
+                     draw_stream=NETWORK_STREAM, factor=factor)

@@ -22,8 +22,8 @@ import optax
 from tfkip.distill import convnet, distributed, step_kernels
 from tfkip.distill.methods.kip.step import kip_loss
 from tfkip.distill.formation import decoded
-from tfkip.distill.optimizer import Pair, frozen, masked_adam
-from tfkip.distill.pool import PoolState, pool
+from tfkip.distill.optimizer import frozen, masked_adam
+from tfkip.distill.pool import pool, pool_pair
 from tfkip.distill.sampling import AUGMENT_STREAM
 
 LEARNABLE = ('images', 'labels')
@@ -65,7 +65,7 @@ def frepo(network, num_classes, image_shape, *, learning_rate, reg, pool_size, r
     def objective(params, theta, target_images, target_labels, target_weights, key,
                   axis_name=None):
         features = lambda x, key, hparams: convnet.features(theta, x, norm)
-        return kip_loss(frozen(decoded(params, factor), learn), target_images, target_labels,
+        return kip_loss(frozen(params, learn), target_images, target_labels,
                         target_weights, key, kernels=step_kernels.random_features(features),
                         reg=reg, axis_name=axis_name)
 
@@ -76,23 +76,10 @@ def frepo(network, num_classes, image_shape, *, learning_rate, reg, pool_size, r
             images = augment(images, key)
         return 0.5 * jnp.mean(jnp.sum((convnet.apply(theta, images, norm) - labels) ** 2, -1))
 
-    def init(params):
-        return PoolState(params, optimizer.init(params), jnp.zeros([], jnp.int32),
-                         networks.init())
-
-    def update(state, target_images, target_labels, target_weights=None):
-        key = jax.random.fold_in(jax.random.key(seed), state.step)
-        i, theta, theta_opt = networks.draw(state.pool, jax.random.fold_in(key, 0))
-        (value, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-            state.params, theta, target_images, target_labels, target_weights, key)
-        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-        params = optax.apply_updates(state.params, updates)
-
+    def network_grads(theta, params, target_images, target_labels, target_weights, key):
         support = decoded(params, factor)
-        online_grads = jax.grad(online_loss)(theta, support['images'], support['labels'],
-                                             jax.random.fold_in(key, AUGMENT_STREAM))
-        pool_state = networks.train(state.pool, i, theta, theta_opt, online_grads, state.step)
-        return PoolState(params, opt_state, state.step + 1, pool_state), {'loss': value,
-                                                                          **metrics}
+        return jax.grad(online_loss)(theta, support['images'], support['labels'],
+                                     jax.random.fold_in(key, AUGMENT_STREAM))
 
-    return Pair(init, update)
+    return pool_pair(loss_fn, optimizer, networks, network_grads, seed=seed, draw_stream=0,
+                     factor=factor)
