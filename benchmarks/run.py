@@ -105,9 +105,10 @@ def _held_out(train):
         held, '[validation]')
 
 
-def run_row(row, data, sets, recorded, log, validation=False):
+def run_row(row, data, sets, recorded, log, validation=False, seeds=None):
     """Distils `row`'s set (or reads it back from `sets`) and evaluates it, on the test split
-    or (`validation`) on a tenth of the training split held out; its result."""
+    or (`validation`) on a tenth of the training split held out, with its evaluation's first
+    `seeds` seeds (None: all); its result."""
     from tfkip.distill.train import evaluate_start
     from tfkip.formats import distilled_set
     from tfkip.pipeline import stages
@@ -119,6 +120,8 @@ def run_row(row, data, sets, recorded, log, validation=False):
     if validation:
         train, test = _held_out(train)
     config, evaluation = row.config(), row.evaluation()
+    if evaluation and seeds is not None:
+        evaluation = dataclasses.replace(evaluation, seeds=evaluation.seeds[:seeds])
     base = os.path.join(sets, row_id(row.key).replace('/', '_') + '_validation' * validation)
     # Read back as a config, so that options added since with their defaults still match.
     if not (os.path.exists(base + '.npz')
@@ -359,6 +362,8 @@ def main(argv=None):
                              'record the rows apart (BENCHMARKS.md, "Pilots"), to choose settings')
     parser.add_argument('--steps', type=int, help='run the rows for this many steps (a pilot '
                         'at a shorter budget, named apart)')
+    parser.add_argument('--seeds', type=int, help="train only the evaluation's first this "
+                        'many seeds (a pilot, named apart)')
     parser.add_argument('--check', action='store_true',
                         help='exit 1 if a file written from the results differs from them')
     parser.add_argument('--data', default='.data',
@@ -388,15 +393,19 @@ def main(argv=None):
         print('\n'.join(f'{os.path.relpath(p, ROOT)} is not what its results give: run '
                         'python benchmarks/run.py' for p in stale))
         return 1 if stale else 0
-    if args.steps is not None and args.steps < 1:
-        parser.error(f'--steps: at least 1, got {args.steps}')
+    for flag in ('steps', 'seeds'):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            parser.error(f'--{flag}: at least 1, got {getattr(args, flag)}')
     part = 'pilots' if args.validation else 'rows'
     for i in wanted:
         print(f'== {i}', flush=True)
         row = ids[i] if args.steps is None else dataclasses.replace(
             ids[i], steps=args.steps, name=f'{ids[i].key[-1]}, {args.steps} steps')
+        if args.seeds is not None:
+            row = dataclasses.replace(row, name=f'{row.key[-1]}, {args.seeds} seeds')
         result = run_row(row, args.data, args.sets, recorded.get(part, []),
-                         lambda line: print(f'   {line}', flush=True), args.validation)
+                         lambda line: print(f'   {line}', flush=True), args.validation,
+                         args.seeds)
         recorded[part] = [r for r in recorded.get(part, []) if key_of(r) != key_of(result)] + [
             result]
         write_text(RESULTS, json.dumps(recorded, indent=1) + '\n')

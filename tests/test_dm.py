@@ -39,6 +39,36 @@ def test_the_loss_is_zero_when_the_set_is_the_real_class_means_under_a_linear_ma
     assert float(metrics['accuracy']) == 1.0  # well-separated classes, nearest mean
 
 
+def test_the_cross_entropy_term_is_weighted_by_the_networks_accuracy_on_the_targets(
+        train_data):
+    """IDM's term: ce_weight x (the network's target accuracy) x the summed per-class mean
+    cross-entropy of the support; a network right on no target adds nothing."""
+    w = jax.random.normal(jax.random.key(0), (64, 5))
+    embed = lambda x: x.reshape(len(x), -1) @ w
+    y = centered_one_hot(train_data.labels, 3)
+    support = train_data.images[[0, 1, 2, 3]]
+    support_labels = centered_one_hot(np.array([0, 0, 0, 1]), 3)  # 3 of class 0, 1 of class 1
+    weights = jnp.ones(len(y))
+    readout_w = 0.05 * jax.random.normal(jax.random.key(1), (5, 3))
+    readout = lambda f: f @ readout_w
+    base, _ = dm_loss(support, support_labels, train_data.images, y, weights, embed)
+    loss, _ = dm_loss(support, support_labels, train_data.images, y, weights, embed,
+                      readout=readout, ce_weight=0.5)
+    accuracy = np.mean(np.argmax(readout(embed(train_data.images)), -1) == train_data.labels)
+    log_p = jax.nn.log_softmax(readout(embed(support)))
+    ce = -np.asarray(log_p)[np.arange(4), [0, 0, 0, 1]]
+    assert 0 < accuracy < 1
+    np.testing.assert_allclose(loss, base + 0.5 * accuracy * (ce[:3].mean() + ce[3]),
+                               rtol=1e-5)
+    # Always class 2, on targets of classes 0 and 1 only: right on none of them.
+    always_2 = lambda f: jnp.zeros((len(f), 3)).at[:, 2].set(1.)
+    weights = jnp.asarray(train_data.labels != 2, jnp.float32)
+    base, _ = dm_loss(support, support_labels, train_data.images, y, weights, embed)
+    loss, _ = dm_loss(support, support_labels, train_data.images, y, weights, embed,
+                      readout=always_2, ce_weight=0.5)
+    np.testing.assert_allclose(loss, base, rtol=1e-6)
+
+
 def test_class_means_ignore_padding_and_absent_classes():
     features = jnp.array([[1., 0.], [3., 0.], [0., 5.], [9., 9.]])
     one_hot = jnp.array([[1., 0., 0.], [1., 0., 0.], [0., 1., 0.], [0., 1., 0.]])
@@ -85,6 +115,20 @@ def test_the_queue_networks_train_on_the_real_targets_and_are_reset(train_data):
     assert not np.allclose(state.params['images'], start['images'])  # the set moved too
 
 
+def test_a_queue_batch_trains_the_network_on_an_even_subset_of_the_targets(train_data):
+    """With queue_batch, the drawn network's SGD step sees every stride-th target: the same
+    network as a step on that subset with no queue_batch (the matching does not touch it)."""
+    network = convnet.Network(8, 1, 'instance', 2 ** 0.5, 0.1)
+    x_t, y_t = train_data.images[:24], centered_one_hot(train_data.labels[:24], 3)
+    start = {'images': train_data.images[:6], 'labels': y_t[:6]}
+    theta = lambda queue_batch, x, y: (lambda pair: pair.update(pair.init(start), x, y)[0])(
+        dm(network, 3, (8, 8, 1), learning_rate=0.05, queue=2, queue_batch=queue_batch)
+    ).pool['theta']
+    subset = theta(0, x_t[::3], y_t[::3])
+    jax.tree.map(np.testing.assert_array_equal, theta(8, x_t, y_t), subset)
+    assert not np.allclose(theta(0, x_t, y_t)['readout']['w'], subset['readout']['w'])
+
+
 def test_dm_with_a_queue_resumes_exactly(train_data, tmp_path):
     config = dataclasses.replace(DM, options=DMOptions(dm_width=8, dm_depth=1, dm_queue=2,
                                                        dm_queue_reset=3))
@@ -106,3 +150,7 @@ def test_dm_refuses_what_it_cannot_do():
         DMOptions(dm_width=0)
     with pytest.raises(TfkipError, match='dm_queue_lr'):
         DMOptions(dm_queue_lr=0.0)
+    with pytest.raises(TfkipError, match='dm_queue_batch'):
+        DMOptions(dm_queue_batch=-1)
+    with pytest.raises(TfkipError, match='dm_ce_weight'):
+        DMOptions(dm_ce_weight=-0.5)

@@ -151,8 +151,9 @@ def over_targets(loss_fn, mesh, replicated=1):
 
 
 def replicate(tree, mesh):
-    """Host values (identical on every process) -> arrays replicated over `mesh`."""
-    return jax.device_put(tree, NamedSharding(mesh, P()))
+    """Host values (identical on every process) -> arrays replicated over `mesh`, never
+    aliasing `tree`'s buffers (a training loop donates what this returns)."""
+    return jax.device_put(tree, NamedSharding(mesh, P()), may_alias=False)
 
 
 def is_writer():

@@ -196,7 +196,8 @@ def _run_steps(config, train, params, eval_data, workdir, log, progress, run_eva
             history, losses = meta['history'], meta.get('losses', [])
             log(f'resumed from {workdir} at step {int(state.step)}')
     state = distributed.replicate(state, mesh)
-    update = jax.jit(pair.update)
+    # The state is replaced every step: donated, a pool of networks is updated in place.
+    update = jax.jit(pair.update, donate_argnums=0)
     one_hot = np.asarray(centered_one_hot(np.arange(train.num_classes), train.num_classes))
     load = lambda rows: (train.images[rows], one_hot[train.labels[rows]])
     eval_images, eval_labels = (_eval_subset(eval_data, config.eval_size, config.seed)

@@ -18,17 +18,27 @@ class DMOptions:
         step, one drawn for each matching step (0: a fresh random network every step).
       dm_queue_reset: SGD steps after which a queue network is replaced by a fresh one.
       dm_queue_lr: the queue networks' SGD learning rate (momentum 0.9, weight decay 5e-4).
+      dm_queue_batch: real targets per SGD step of a queue network, an evenly spaced subset
+        of the step's class-major batch (0: all of it). A network's weight gradient costs
+        about 7 forward passes on the CPU: this keeps a queue step near a plain one.
+      dm_ce_weight: IDM's cross-entropy of the support images under the step's network,
+        weighted by that network's accuracy on the step's real targets, times this (0: off;
+        IDM uses 0.5 at 1 image per class).
     """
     dm_width: int = 128
     dm_depth: int = 3
     dm_queue: int = 0
     dm_queue_reset: int = 100
     dm_queue_lr: float = 0.01
+    dm_queue_batch: int = 0
+    dm_ce_weight: float = 0.0
 
     def __post_init__(self):
         check_integers(self, ('dm_width', 'dm_depth', 'dm_queue_reset'), 1)
-        check_integers(self, ('dm_queue',), 0)
+        check_integers(self, ('dm_queue', 'dm_queue_batch'), 0)
         check_positive(self, ('dm_queue_lr',))
+        if not (isinstance(self.dm_ce_weight, (int, float)) and self.dm_ce_weight >= 0):
+            raise TfkipError(f'dm_ce_weight must be >= 0, got {self.dm_ce_weight}')
 
 
 class DM(Method):
@@ -60,7 +70,8 @@ class DM(Method):
                   learning_rate=config.learning_rate_fn(),
                   augment=make_augment(config.augmentation) if config.augmentation else None,
                   seed=config.seed, mesh=mesh, factor=config.factor, queue=o.dm_queue,
-                  queue_reset=o.dm_queue_reset, queue_lr=o.dm_queue_lr)
+                  queue_reset=o.dm_queue_reset, queue_lr=o.dm_queue_lr,
+                  queue_batch=o.dm_queue_batch, ce_weight=o.dm_ce_weight)
 
     def made_with(self, config):
         return 'convnet'

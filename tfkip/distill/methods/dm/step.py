@@ -27,6 +27,10 @@ from tfkip.distill.sampling import AUGMENT_STREAM, NETWORK_STREAM
 
 
 
+def _devices(mesh):
+    return 1 if mesh is None else mesh.size
+
+
 def class_means(features, one_hot, weights=None, axis_name=None):
     """Per-class means of features: [N, F], one_hot [N, C], weights [N] -> ([C, F], [C]
     counts); inside `shard_map` over `axis_name`, of the whole batch."""
@@ -39,7 +43,7 @@ def class_means(features, one_hot, weights=None, axis_name=None):
 
 
 def dm_loss(support_images, support_labels, target_images, target_labels, target_weights,
-            embed, axis_name=None):
+            embed, axis_name=None, readout=None, ce_weight=0.):
     """DM's loss of one step.
 
     Args:
@@ -48,6 +52,10 @@ def dm_loss(support_images, support_labels, target_images, target_labels, target
         [T] float32, 1 for a target, 0 for padding.
       embed: `embed(images) -> [N, F]` features.
       axis_name: as for `kip_loss` (`methods/kip/step.py`).
+      readout: `readout(features [N, F]) -> [N, K]` logits, for `ce_weight`.
+      ce_weight: IDM's term: plus ce_weight * a * sum over classes of the mean cross-entropy
+        of the class's support images, with a the network's accuracy on the targets (no
+        gradient: a network that cannot classify the real images does not steer the set).
 
     Returns:
       (loss [] float: the summed squared distance of the class means over the classes the
@@ -57,19 +65,29 @@ def dm_loss(support_images, support_labels, target_images, target_labels, target
     real = embed(target_images)
     real_means, counts = class_means(real, target_labels + 1. / num_classes, target_weights,
                                      axis_name)
-    support_means, _ = class_means(embed(support_images), support_labels + 1. / num_classes)
+    support = embed(support_images)
+    support_one_hot = support_labels + 1. / num_classes
+    support_means, _ = class_means(support, support_one_hot)
     present = (counts > 0).astype(real.dtype)
     loss = jnp.sum(present * jnp.sum((real_means - support_means) ** 2, -1))
     distances = jnp.sum((real[:, None] - support_means[None]) ** 2, -1)  # [T, K]
-    correct = (jnp.argmin(distances, -1) == jnp.argmax(target_labels, -1)) * target_weights
+    truth = jnp.argmax(target_labels, -1)
+    correct = (jnp.argmin(distances, -1) == truth) * target_weights
     sums = {'correct': jnp.sum(correct), 'count': jnp.sum(target_weights)}
+    if ce_weight:
+        sums['network'] = jnp.sum((jnp.argmax(readout(real), -1) == truth) * target_weights)
     if axis_name is not None:
         sums = jax.lax.psum(sums, axis_name)
+    if ce_weight:
+        per_class = jnp.sum(support_one_hot, 0)[jnp.argmax(support_one_hot, -1)]  # [S]
+        ce = optax.softmax_cross_entropy(readout(support), support_one_hot)
+        accuracy = jax.lax.stop_gradient(sums['network'] / sums['count'])
+        loss = loss + ce_weight * accuracy * jnp.sum(ce / per_class)
     return loss, {'accuracy': sums['correct'] / sums['count']}
 
 
 def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0, mesh=None,
-       factor=1, queue=0, queue_reset=100, queue_lr=0.01):
+       factor=1, queue=0, queue_reset=100, queue_lr=0.01, queue_batch=0, ce_weight=0.):
     """Builds the DM init/update pair (the support images learned with Adam).
 
     Args:
@@ -85,6 +103,9 @@ def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0
         SGD step (momentum 0.9, weight decay 5e-4, `queue_lr`) on the step's real targets
         (cross-entropy, not augmented); a network with `queue_reset` updates is replaced by a
         fresh one. 0: a fresh random network every step (DM).
+      queue_batch: a queue network's SGD step takes every ceil(T / queue_batch)-th target of
+        the step's (class-major) batch, about this many of every class in proportion (0: all T).
+      ce_weight: IDM's cross-entropy term (`dm_loss`).
 
     Returns:
       A `Pair` over `optimizer.State` (queue 0) or `pool.PoolState`.
@@ -103,8 +124,9 @@ def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0
         if target_weights is None:
             target_weights = jnp.ones(target_images.shape[:1], jnp.float32)
         embed = lambda x: convnet.features(theta, x, network.normalization)
+        readout = lambda f: f @ theta['readout']['w'] + theta['readout']['b']
         return dm_loss(support, params['labels'], target_images, target_labels,
-                       target_weights, embed, axis_name)
+                       target_weights, embed, axis_name, readout, ce_weight)
 
     if not queue:
         def drawn(params, *batch, axis_name=None):
@@ -123,6 +145,10 @@ def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0
     loss_fn = distributed.over_targets(objective, mesh, replicated=2)
 
     def real_loss(theta, target_images, target_labels, target_weights, key, axis_name=None):
+        if queue_batch:  # on each device's rows: every stride-th of its class-major targets
+            stride = -(-target_images.shape[0] * _devices(mesh) // queue_batch)
+            target_images, target_labels = target_images[::stride], target_labels[::stride]
+            target_weights = None if target_weights is None else target_weights[::stride]
         logits = convnet.apply(theta, target_images, network.normalization)
         one_hot = target_labels + 1. / num_classes
         return batch_mean(optax.softmax_cross_entropy(logits, one_hot),
