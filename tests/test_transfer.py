@@ -11,7 +11,7 @@ from tfkip.preprocess import PreprocessConfig, apply, fit
 from tfkip.sources.dataset import LabeledImages
 from tfkip.transfer import (PROTOCOLS, TransferConfig, ZCAWhitening, conv_net, mlp, protocol,
                             train_and_evaluate)
-from tfkip.transfer.train import is_one_hot
+from tfkip.transfer.train import is_one_hot, softmax
 
 
 def real_images(n=60, shape=(6, 6, 2), seed=0):
@@ -79,6 +79,16 @@ def test_one_hot_labels_are_told_from_learned_ones():
     assert not is_one_hot(one_hot * 1.5 - 0.2 + 0.01 * np.arange(3))
 
 
+def test_soft_xent_targets_are_the_label_vectors_softmax_at_the_temperature():
+    labels = np.array([[1.5, -0.5, -1.0], [0.2, 0.1, -0.3]], np.float32)
+    p = softmax(labels / 0.5)
+    np.testing.assert_allclose(p, np.exp(2 * labels) / np.exp(2 * labels).sum(1, keepdims=True),
+                               rtol=1e-6)
+    np.testing.assert_allclose(softmax(labels / 1e-3), np.eye(3)[[0, 0]], atol=1e-6)
+    with pytest.raises(TfkipError, match='label_temperature'):
+        TransferConfig(label_temperature=0.0)
+
+
 def test_weight_decay_is_an_l2_penalty_on_every_weight():
     model = conv_net((8, 8, 1), 3, width=4, depth=1, normalization='instance',
                      weight_decay=0.1, init='keras')
@@ -105,6 +115,9 @@ def test_train_and_evaluate_learns_a_separable_task_and_checks_inputs(name):
                                  * 3, images[20:], labels[20:], architecture='fc')
     assert learned['loss'] == 'mse'
     assert learned['network'] == 'mlp'
+    spread = train_and_evaluate(dataclasses.replace(config, seeds=(0,), loss='soft_xent'),
+                                images[:20], soft[:20] * 3, images[20:], labels[20:])
+    assert spread['loss'] == 'soft_xent' and spread['mean'] >= 0.9
     with pytest.raises(TfkipError, match='distilled images are \\(8, 8, 1\\), the test images '
                                          '\\(6, 6, 1\\)'):
         train_and_evaluate(config, images[:20], soft[:20], images[20:, :6, :6], labels[20:])

@@ -27,7 +27,7 @@ from tfkip import augment as dsa
 from tfkip.errors import TfkipError, check_choices, check_positive
 
 MODELS = ('auto', 'convnet', 'mlp')
-LOSSES = ('auto', 'xent', 'mse')
+LOSSES = ('auto', 'xent', 'mse', 'soft_xent')
 OPTIMIZERS = ('sgd', 'adam')
 SCHEDULES = ('step', 'cosine', 'constant')
 INITS = ('keras', 'kernel')
@@ -51,7 +51,9 @@ class TransferConfig:
       init: 'keras' (Keras's default initialisers) or 'kernel' (N(0, W_std^2/fan_in) weights,
         N(0, b_std^2) biases: the infinite-width kernel's network at initialisation).
       loss: 'xent' (cross-entropy on the argmax labels), 'mse' (regress the label vectors),
-        or 'auto': xent for one-hot labels, mse for learned ones.
+        'soft_xent' (cross-entropy on softmax(label vector / label_temperature): learned
+        labels as a distribution), or 'auto': xent for one-hot labels, mse for learned ones.
+      label_temperature: soft_xent's temperature (> 0): the smaller, the nearer the argmax.
       optimizer: 'sgd' (with `momentum`) or 'adam'.
       learning_rate: the (peak) learning rate.
       momentum: SGD momentum.
@@ -74,6 +76,7 @@ class TransferConfig:
     prepend_conv: bool = False
     init: str = dataclasses.field(default='keras', metadata={'choices': INITS})
     loss: str = dataclasses.field(default='auto', metadata={'choices': LOSSES})
+    label_temperature: float = 1.0
     optimizer: str = dataclasses.field(default='sgd', metadata={'choices': OPTIMIZERS})
     learning_rate: float = 0.01
     momentum: float = 0.9
@@ -99,7 +102,7 @@ class TransferConfig:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise TfkipError(f'{name} must be a number >= 0, got {value!r}')
-        check_positive(self, ('learning_rate',))
+        check_positive(self, ('learning_rate', 'label_temperature'))
         if not self.seeds:
             raise TfkipError('seeds must not be empty')
 
@@ -148,6 +151,12 @@ def protocols(names=None, dataset=None, **overrides):
                 op for op in config.augmentation if op in allowed))
         configs.append(config)
     return tuple(configs)
+
+
+def softmax(logits):
+    """[N, C] -> [N, C] float32 rows summing to 1."""
+    shifted = np.exp(logits - logits.max(1, keepdims=True))
+    return (shifted / shifted.sum(1, keepdims=True)).astype(np.float32)
 
 
 def is_one_hot(soft_labels):
@@ -221,9 +230,13 @@ def train_and_evaluate(config, images, soft_labels, test_images, test_labels, *,
     loss_name = config.loss
     if loss_name == 'auto':
         loss_name = 'xent' if is_one_hot(soft_labels) else 'mse'
-    targets = soft_labels if loss_name == 'mse' else soft_labels.argmax(1)
-    loss = ('mse' if loss_name == 'mse' else
-            keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    targets, loss = {
+        'mse': lambda: (soft_labels, 'mse'),
+        'xent': lambda: (soft_labels.argmax(1),
+                         keras.losses.SparseCategoricalCrossentropy(from_logits=True)),
+        'soft_xent': lambda: (softmax(soft_labels / config.label_temperature),
+                              keras.losses.CategoricalCrossentropy(from_logits=True)),
+    }[loss_name]()
     network = config.network(architecture)
     steps = config.total_steps(len(images))
     accuracies = []
