@@ -41,6 +41,9 @@ EXTRAS_REQUIRE = {
     # dill: needed by tfds.testing.DatasetBuilderTestCase, undeclared by TFDS; pytest-xdist
     # runs the suite on both cores (pytest.ini).
     'test': ['pytest>=8', 'pytest-xdist>=3.5', 'dill>=0.3.8'],
+    # Benchmarks only: other projects' code run beside tfkip (benchmarks/peers/), best in an
+    # environment of its own (docs/benchmarks.md).
+    'peers': ['torch==2.14.1', 'torchvision==0.29.1'],
 }
 
 setuptools.setup(

@@ -118,7 +118,9 @@ SUITES = {
 @dataclasses.dataclass(frozen=True)
 class Row:
     """One set and its evaluation. `name`: the method as the tables show it (default: the
-    preset's name); `changes`: DistillConfig fields that depart from the preset."""
+    preset's name); `changes`: DistillConfig fields that depart from the preset; `external`:
+    a set another tool wrote, `<--sets>/<external>.npz` (`tfkip.formats.external_set`) with
+    its `.json` record, evaluated instead of distilling (`steps` unused)."""
     suite: str
     dataset: str
     images_per_class: int
@@ -126,6 +128,7 @@ class Row:
     steps: int
     changes: dict = dataclasses.field(default_factory=dict)
     name: str | None = None
+    external: str | None = None
 
     @property
     def key(self):
@@ -173,6 +176,9 @@ ROWS = [
     *(Row('standard', 'cifar10', 1, 'dm', s, {'factor': 2, 'options': DMOptions(
         dm_queue=10, dm_queue_batch=b, dm_ce_weight=0.5)}, f'dm, factor 2, queue b{b}')
       for b, s in ((128, 4000), (64, 5500))),
+    # The DM authors' code for an hour on the same machine (benchmarks/peers/dm_authors.py).
+    Row('standard', 'cifar10', 1, 'dm', 0, name='dm, authors code',
+        external='peers/dm_authors_cifar10_ipc1'),
     Row('standard', 'mnist', 1, 'kip', 600),
     Row('standard', 'mnist', 1, 'kip', 1000, {**LEARNED, **NO_DSA},
         'kip, learned labels, no augmentation'),

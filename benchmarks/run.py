@@ -116,6 +116,8 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None):
     ran_at = commit()  # the code this process loaded, whatever the checkout holds later
     source, prep = DATASETS[row.dataset]
     source = source if ':' in source else os.path.join(data, source)
+    if row.external:
+        return _external_row(row, source, sets, log, validation, seeds, ran_at)
     train, test, stats, prepared = stages.load_data(source, prep)
     if validation:
         train, test = _held_out(train)
@@ -160,6 +162,33 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None):
     return result
 
 
+def _external_row(row, source, sets, log, validation, seeds, ran_at):
+    """The result of a row whose set another tool wrote: its networks on the test split
+    mapped into the set's space; the tool's record (seconds, iterations) as it wrote it."""
+    from tfkip import preprocess, sources
+    from tfkip.formats import external_set
+    if validation:
+        raise SystemExit(f'--validation: {row_id(row.key)} is a set another tool made; '
+                         'pilots are for tfkip\'s settings')
+    base = os.path.join(sets, row.external)
+    opened = sources.open_source(source)
+    test = sources.load_split(opened, 'test')
+    made, stats = external_set.load(base + '.npz', test.class_names)
+    record = json.load(open(base + '.json'))
+    evaluation = row.evaluation()
+    if seeds is not None:
+        evaluation = dataclasses.replace(evaluation, seeds=evaluation.seeds[:seeds])
+    distilled = _networks(evaluation, made.images, made.labels, preprocess.transform(stats, test),
+                          base + '.networks', 'distilled', log)
+    return {'suite': row.suite, 'dataset': row.dataset, 'images_per_class': row.images_per_class,
+            'method': row.key[-1], 'distill_config': None, 'external': record,
+            'evaluation': _read_back(dataclasses.asdict(evaluation)),
+            'distill_seconds': record['seconds'], 'distill_steps': record['iterations'],
+            'step_seconds': record['seconds_per_iteration'], 'history': [],
+            'krr_accuracy': None, 'distilled': distilled, 'machine': describe(machine()),
+            'commit': ran_at}
+
+
 # The tables -----------------------------------------------------------------------------------
 
 def _pct(x, std=None):
@@ -167,7 +196,10 @@ def _pct(x, std=None):
 
 
 def _step_seconds(r):
-    """Seconds a step (with its share of the held-out checks), or None where not recorded."""
+    """Seconds a step (with its share of the held-out checks; another tool's as it measured
+    them), or None where not recorded."""
+    if 'step_seconds' in r:
+        return r['step_seconds']
     h = [e for e in r['history'] if e.get('seconds') is not None]
     return (h[-1]['seconds'] - h[0]['seconds']) / (h[-1]['step'] - h[0]['step']) if (
         len(h) > 1 and h[-1]['step'] > h[0]['step']) else None
@@ -296,7 +328,8 @@ def summary(results):
             if (method, d, i) in found else '-' for d, i in cells) + ' |')
     random = {}
     for r in rows:  # the first row's of each size, where the later ones share it
-        random.setdefault((r['dataset'], r['images_per_class']), r['random']['mean'])
+        if 'random' in r:
+            random.setdefault((r['dataset'], r['images_per_class']), r['random']['mean'])
     lines.append('| random real images | ' + ' | '.join(f'{100 * random[c]:.1f}%' for c in cells)
                  + ' |')
     return ('\n'.join(lines) + '\n\nEach set distilled in about an hour of a 2-core CPU; '
@@ -319,7 +352,7 @@ def plot(results, path):
         lines = {m: [(r['images_per_class'], r['distilled']) for r in mine if r['method'] == m]
                  for m in dict.fromkeys(r['method'] for r in mine)}
         lines['random real subset'] = sorted({r['images_per_class']: r['random']
-                                              for r in mine}.items())
+                                              for r in mine if 'random' in r}.items())
         for label, points in lines.items():
             ax.errorbar([i for i, _ in points], [100 * p['mean'] for _, p in points],
                         yerr=[100 * p['std'] for _, p in points], marker='o', capsize=3,
