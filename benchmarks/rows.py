@@ -176,6 +176,9 @@ ROWS = [
     *(Row('standard', 'cifar10', 1, 'dm', s, {'factor': 2, 'options': DMOptions(
         dm_queue=10, dm_queue_batch=b, dm_ce_weight=0.5)}, f'dm, factor 2, queue b{b}')
       for b, s in ((128, 4000), (64, 5500))),
+    # DSA's Siamese mode, as the DM and IDM authors augment.
+    Row('standard', 'cifar10', 1, 'dm', 7000, {'factor': 2, 'options': DMOptions(
+        dm_siamese=True)}, 'dm, factor 2, siamese'),
     # The DM authors' code for an hour on the same machine (benchmarks/peers/dm_authors.py).
     Row('standard', 'cifar10', 1, 'dm', 0, name='dm, authors code',
         external='peers/dm_authors_cifar10_ipc1'),

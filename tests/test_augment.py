@@ -45,6 +45,23 @@ def test_each_transformation_is_random_keyed_and_differentiable(op):
     assert np.all(np.isfinite(grad)) and np.abs(grad).sum() > 0
 
 
+@pytest.mark.parametrize('op', augment.OPS)
+def test_siamese_groups_share_one_draw_across_calls_with_the_same_key(op):
+    """Given groups, each group's images take one draw, the same in another call with the
+    same key (DM's real and synthetic images of a class); other groups draw their own."""
+    x = images(n=1)
+    fn = jax.jit(dsa.make_augment((op,)))
+    real = np.repeat(x, 4, 0)  # 4 copies: 2 of group 0, 2 of group 1
+    groups = jnp.asarray(np.eye(2)[[0, 0, 1, 1]])
+    out = [np.asarray(fn(real, jax.random.key(k), groups)) for k in range(6)]
+    synthetic = np.asarray(fn(x, jax.random.key(0), jnp.asarray(np.eye(2)[[1]])))
+    for o in out:
+        np.testing.assert_array_equal(o[0], o[1])
+        np.testing.assert_array_equal(o[2], o[3])
+    np.testing.assert_array_equal(synthetic[0], out[0][2])
+    assert any(not np.array_equal(o[0], o[2]) for o in out)
+
+
 def test_flip_mirrors_some_images_and_leaves_the_others():
     x = images(n=32)
     out = jax_group('flip', x, 3)

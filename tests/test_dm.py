@@ -129,6 +129,25 @@ def test_a_queue_batch_trains_the_network_on_an_even_subset_of_the_targets(train
     assert not np.allclose(theta(0, x_t, y_t)['readout']['w'], subset['readout']['w'])
 
 
+def test_siamese_augmentation_transforms_a_class_alike_in_the_set_and_the_targets(
+        train_data):
+    """Each class's targets all equal to its support image: with Siamese DSA (one draw per
+    class, the same for both) the class means match exactly whatever the draw; with draws
+    of their own they do not."""
+    from tfkip.augment.dsa import make_augment
+    network = convnet.Network(8, 1, 'instance', 2 ** 0.5, 0.1)
+    support = train_data.images[[0, 1, 2]]
+    start = {'images': support, 'labels': centered_one_hot(np.arange(3), 3)}
+    classes = np.repeat(np.arange(3), 4)
+    x_t, y_t = support[classes], centered_one_hot(classes, 3)
+    augment = make_augment(('crop', 'scale', 'rotate', 'color', 'cutout'))
+    loss = lambda siamese: float(dm(network, 3, (8, 8, 1), learning_rate=0.05, augment=augment,
+                                    siamese=siamese).update(dm(
+        network, 3, (8, 8, 1), learning_rate=0.05).init(start), x_t, y_t)[1]['loss'])
+    assert loss(True) == pytest.approx(0., abs=1e-8)
+    assert loss(False) > 1e-3
+
+
 def test_dm_with_a_queue_resumes_exactly(train_data, tmp_path):
     config = dataclasses.replace(DM, options=DMOptions(dm_width=8, dm_depth=1, dm_queue=2,
                                                        dm_queue_reset=3))
@@ -154,3 +173,5 @@ def test_dm_refuses_what_it_cannot_do():
         DMOptions(dm_queue_batch=-1)
     with pytest.raises(TfkipError, match='dm_ce_weight'):
         DMOptions(dm_ce_weight=-0.5)
+    with pytest.raises(TfkipError, match='dm_siamese'):
+        DMOptions(dm_siamese='yes')

@@ -24,6 +24,9 @@ class DMOptions:
       dm_ce_weight: IDM's cross-entropy of the support images under the step's network,
         weighted by that network's accuracy on the step's real targets, times this (0: off;
         IDM uses 0.5 at 1 image per class).
+      dm_siamese: DSA's Siamese mode, as the DM and IDM authors' code augments: each class's
+        real and synthetic images transformed alike, one draw per class and step (off: each
+        image its own draw).
     """
     dm_width: int = 128
     dm_depth: int = 3
@@ -32,6 +35,7 @@ class DMOptions:
     dm_queue_lr: float = 0.01
     dm_queue_batch: int = 0
     dm_ce_weight: float = 0.0
+    dm_siamese: bool = False
 
     def __post_init__(self):
         check_integers(self, ('dm_width', 'dm_depth', 'dm_queue_reset'), 1)
@@ -39,6 +43,8 @@ class DMOptions:
         check_positive(self, ('dm_queue_lr',))
         if not (isinstance(self.dm_ce_weight, (int, float)) and self.dm_ce_weight >= 0):
             raise TfkipError(f'dm_ce_weight must be >= 0, got {self.dm_ce_weight}')
+        if not isinstance(self.dm_siamese, bool):
+            raise TfkipError(f'dm_siamese must be true or false, got {self.dm_siamese!r}')
 
 
 class DM(Method):
@@ -71,7 +77,8 @@ class DM(Method):
                   augment=make_augment(config.augmentation) if config.augmentation else None,
                   seed=config.seed, mesh=mesh, factor=config.factor, queue=o.dm_queue,
                   queue_reset=o.dm_queue_reset, queue_lr=o.dm_queue_lr,
-                  queue_batch=o.dm_queue_batch, ce_weight=o.dm_ce_weight)
+                  queue_batch=o.dm_queue_batch, ce_weight=o.dm_ce_weight,
+                  siamese=o.dm_siamese)
 
     def made_with(self, config):
         return 'convnet'

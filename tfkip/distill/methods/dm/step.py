@@ -87,7 +87,8 @@ def dm_loss(support_images, support_labels, target_images, target_labels, target
 
 
 def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0, mesh=None,
-       factor=1, queue=0, queue_reset=100, queue_lr=0.01, queue_batch=0, ce_weight=0.):
+       factor=1, queue=0, queue_reset=100, queue_lr=0.01, queue_batch=0, ce_weight=0.,
+       siamese=False):
     """Builds the DM init/update pair (the support images learned with Adam).
 
     Args:
@@ -106,6 +107,9 @@ def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0
       queue_batch: a queue network's SGD step takes every ceil(T / queue_batch)-th target of
         the step's (class-major) batch, about this many of every class in proportion (0: all T).
       ce_weight: IDM's cross-entropy term (`dm_loss`).
+      siamese: DSA's Siamese augmentation, as the DM and IDM authors' code applies it: one
+        transformation per class and step for its real and synthetic images alike (False:
+        each image its own, real and synthetic drawn apart).
 
     Returns:
       A `Pair` over `optimizer.State` (queue 0) or `pool.PoolState`.
@@ -114,7 +118,14 @@ def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0
                   axis_name=None):
         params = frozen(params, ('images',))
         support = params['images']
-        if augment is not None:
+        if augment is not None and siamese:
+            # One transformation per class, the same for its real and synthetic images (and
+            # on every device): the key and the class decide it.
+            augment_key = jax.random.fold_in(key, AUGMENT_STREAM)
+            classes = lambda labels: labels + 1. / num_classes
+            support = augment(support, augment_key, classes(params['labels']))
+            target_images = augment(target_images, augment_key, classes(target_labels))
+        elif augment is not None:
             augment_key = jax.random.fold_in(key, AUGMENT_STREAM)
             support = augment(support, augment_key)
             # Each device's targets draw their own augmentations.
