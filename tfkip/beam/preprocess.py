@@ -203,6 +203,25 @@ def _move_into_place(tmp_dir, out_dir):
     FileSystems.delete([tmp_dir])
 
 
+# Runners measured to run the stage wrongly, with why and what to use instead (one line each).
+UNSUPPORTED_RUNNERS = {
+    'DaskRunner': "Beam 2.77's DaskRunner (experimental) delivers the train statistics twice to "
+                  'a singleton side input ("PCollection of size 2 ... accessed as a singleton '
+                  'view") and computes only the last of a pipeline\'s outputs; run on Flink, '
+                  'Spark or Dataflow, or here on the default in-process runner or '
+                  '--direct_running_mode=multi_processing',
+}
+
+
+def check_runner(beam_options):
+    """Raises TfkipError if `beam_options` names a runner of `UNSUPPORTED_RUNNERS`."""
+    runner = beam_options.view_as(StandardOptions).runner
+    name = runner if isinstance(runner, str) else type(runner).__name__ if runner else ''
+    reason = UNSUPPORTED_RUNNERS.get(name.rsplit('.', 1)[-1])
+    if reason:
+        raise TfkipError(f'--runner {name}: {reason}')
+
+
 def preprocess(source, out_dir, config, *, splits=('train', 'test'), train_split='train',
                tfds_data_dir=None, pipeline_options=None, examples_per_file=10000):
     """Runs the stage on `source` (a spec string or a `Source`) and returns `out_dir`.
@@ -225,6 +244,7 @@ def preprocess(source, out_dir, config, *, splits=('train', 'test'), train_split
                              f'{info.image_shape}, {train_split!r} {infos[train_split].image_shape}')
     config = config.resolved(infos[train_split].image_shape)
     beam_options = pipeline_options or PipelineOptions([])
+    check_runner(beam_options)
     runner = None if beam_options.view_as(StandardOptions).runner else FnApiRunner()
     out_dir = out_dir.rstrip('/')
     # What a run killed before it could clean up left beside the output.
@@ -301,6 +321,11 @@ def run(argv, prog='pipelines/preprocess.py'):
     """Command-line entry (`pipelines/preprocess.py`, `tfkip preprocess`); returns an exit code."""
     parser = build_parser(prog)
     args, beam_args = parser.parse_known_args(argv)
+    try:  # before the options check: a refused runner's own options are not registered
+        check_runner(PipelineOptions(beam_args))
+    except TfkipError as e:
+        print(f'{prog}: error: {e}', file=sys.stderr)
+        return 2
     unknown = _unknown_beam_arguments(beam_args)
     if unknown:
         parser.error(f'unrecognized argument {unknown[0]!r}: neither an option above nor a Beam '
