@@ -25,6 +25,7 @@ import io
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -39,13 +40,25 @@ ARGS = ['--dataset', 'CIFAR10', '--model', 'ConvNet', '--ipc', '1', '--dsa_strat
 MEAN, STD = [0.4914, 0.4822, 0.4465], [0.2023, 0.1994, 0.2010]
 
 
+# Their DSA copies the first image's parameters to the batch in place (`x[:] = x[0]`), which
+# current PyTorch refuses as an overlapping write (their issue #20, closed); `.clone()` first
+# is the same arithmetic.
+SIAMESE_COPY = re.compile(r'^(\s+)(\w+)\[:\] = \2\[0\]$', re.M)
+
+
 def _export(repo, into):
-    """The commit of `repo`'s HEAD, its tree written under `into`."""
+    """(the commit of `repo`'s HEAD, lines patched): its tree written under `into`, with
+    `SIAMESE_COPY` made to clone."""
     git = ['git', f'--git-dir={repo}']
     archive = subprocess.run(git + ['archive', 'HEAD'], check=True, capture_output=True).stdout
     subprocess.run(['tar', '-x', '-C', into], input=archive, check=True)
+    path = os.path.join(into, 'utils.py')
+    with open(path) as f:
+        text, patched = SIAMESE_COPY.subn(r'\1\2[:] = \2[0].clone()', f.read())
+    with open(path, 'w') as f:
+        f.write(text)
     return subprocess.run(git + ['rev-parse', 'HEAD'], check=True, capture_output=True,
-                          text=True).stdout.strip()
+                          text=True).stdout.strip(), patched
 
 
 def _patched_dataset(data):
@@ -75,6 +88,16 @@ def _run(main_dm, iterations, save_path):
     return time.time() - start, log.getvalue()
 
 
+def _cpu():
+    """The CPU's model name and core count, as tfkip's benchmarks describe a machine."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            name = next(l.split(':', 1)[1].strip() for l in f if l.startswith('model name'))
+    except (OSError, StopIteration):
+        name = platform.machine()
+    return f'{name}, {os.cpu_count()} cores'
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--repo', required=True, help="the authors' repository (git dir)")
@@ -90,7 +113,7 @@ def main(argv=None):
     torch.manual_seed(0)
     np.random.seed(0)
     scratch = tempfile.mkdtemp(prefix='dm_authors_')
-    commit = _export(args.repo, scratch)
+    commit, patched = _export(args.repo, scratch)
     sys.path.insert(0, scratch)
     import utils
     utils.get_dataset = _patched_dataset(args.data)
@@ -110,11 +133,11 @@ def main(argv=None):
              labels=labels.numpy().astype(np.int64), mean=np.float32(MEAN), std=np.float32(STD))
     os.replace(args.out + '.tmp.npz', args.out + '.npz')
     record = {'code': 'VICO-UoE/DatasetCondensation main_DM.py', 'commit': commit,
+              'patched': f'{patched} lines of utils.py: x[:] = x[0] -> x[:] = x[0].clone()',
               'args': ARGS + ['--Iteration', str(iterations)], 'iterations': iterations,
               'seconds_per_iteration': per_iteration, 'seconds': seconds,
               'torch': torch.__version__, 'threads': torch.get_num_threads(),
-              'machine': platform.processor() or platform.machine(),
-              'log_tail': log.splitlines()[-5:]}
+              'machine': _cpu(), 'losses': [l for l in log.splitlines() if ' iter = ' in l][-3:]}
     with open(args.out + '.json.tmp', 'w') as f:
         json.dump(record, f, indent=1)
     os.replace(args.out + '.json.tmp', args.out + '.json')
