@@ -97,6 +97,14 @@ out['learned'] = run.run_row(rows.Row('tiny', 'digits', 1, 'kip_fc', 1), '.', se
 out['learned_trained'] = trained()
 from tfkip import sources
 whole = sources.load('sklearn:digits', 'train')
+# A set another tool wrote: raw pixels, integer labels, its own record.
+np.savez(os.path.join(sets, 'ext.npz'), images=whole.images[:10].astype(np.float32),
+         labels=whole.labels[:10])
+json.dump({'seconds': 60.0, 'iterations': 30, 'seconds_per_iteration': 2.0},
+          open(os.path.join(sets, 'ext.json'), 'w'))
+out['external'] = run.run_row(rows.Row('tiny', 'digits', 1, 'dm', 0, name='another tool',
+                                       external='ext'), '.', sets, [], lines.append)
+out['external_table'] = run.table([out['external']], rows.SUITES['tiny'])
 kept, held = run._held_out(whole)
 out['split'] = [len(whole), len(kept), len(held), len(set(map(bytes, kept.images)) &
                                                       set(map(bytes, held.images)))]
@@ -130,5 +138,10 @@ def test_a_row_runs_resumes_and_shares_its_random_subset(tmp_path):
     assert learned['distill_config']['learn_labels'] and out['learned_trained'] == 2
     assert len(learned['hard']['accuracies']) == 1 and learned['random_from'] == 'random'
     assert 'hard' not in first
+    # Another tool's set: its networks, its record; no distillation, no random subset.
+    external = out['external']
+    assert len(external['distilled']['accuracies']) == 1 and 'random' not in external
+    assert (external['distill_steps'], external['step_seconds']) == (30, 2.0)
+    assert external['distill_config'] is None and '| another tool |' in out['external_table'][2]
     # A pilot's validation split: a tenth of each class, apart from what it distils.
     assert out['split'] == [1442, 1302, 140, 0] and out['held_per_class'] == [14]
