@@ -1,6 +1,9 @@
 """Keras transfer: the whitening layer vs numpy, .keras round trip, the networks, the two
 protocols, train/test."""
 import dataclasses
+import json
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -184,3 +187,38 @@ def test_the_convnet_parity_check_catches_a_broken_copy():
         assert _convnet_difference(convnet.apply) > 1e-3
     finally:
         convnet._EPSILON = original
+
+
+ON_JAX = '''
+import json, os
+os.environ['KERAS_BACKEND'] = 'jax'
+import keras
+import numpy as np
+from tfkip.transfer.augment import DSAugment
+from tfkip.transfer.train import protocol, train_and_evaluate
+rng = np.random.default_rng(0)
+labels = np.arange(40) % 2
+images = (rng.normal(size=(40, 8, 8, 1)) + 2.0 * (2 * labels - 1)[:, None, None, None]
+          ).astype(np.float32)
+soft = (np.eye(2)[labels] - 0.5).astype(np.float32)
+result = train_and_evaluate(protocol('standard', width=8, depth=2, steps=40, seeds=(0,)),
+                            images[:20], soft[:20], images[20:], labels[20:])
+layer = DSAugment(('crop', 'scale', 'rotate', 'cutout'), seed=0)
+first, second = (np.asarray(layer(images[:4], training=True)) for _ in range(2))
+print(json.dumps({'backend': keras.backend.backend(), 'mean': result['mean'],
+                  'moved': bool(not np.allclose(first, images[:4])),
+                  'redrawn': bool(not np.allclose(first, second)),
+                  'eval_identity': bool(np.array_equal(layer(images[:4]), images[:4]))}))
+'''
+
+
+@pytest.mark.slow
+def test_the_standard_protocol_runs_on_kerass_jax_backend():
+    """The suite runs Keras on TensorFlow; here a process on JAX trains the `standard`
+    protocol (DSA included) and its DSA layer draws anew each training call."""
+    done = subprocess.run([sys.executable, '-c', ON_JAX], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found == {'backend': 'jax', 'mean': found['mean'], 'moved': True, 'redrawn': True,
+                     'eval_identity': True}
+    assert found['mean'] >= 0.9
