@@ -40,8 +40,11 @@ INSTALL_REQUIRES = [
 EXTRAS_REQUIRE = {
     # dill: needed by tfds.testing.DatasetBuilderTestCase, undeclared by TFDS; pytest-xdist
     # runs the suite on both cores (pytest.ini); distributed: the Dask cluster on which a
-    # test measures why Beam's DaskRunner is refused.
-    'test': ['pytest>=8', 'pytest-xdist>=3.5', 'dill>=0.3.8', 'dask[distributed]==2026.8.0'],
+    # test measures why Beam's DaskRunner is refused; kfp: the components' local run.
+    'test': ['pytest>=8', 'pytest-xdist>=3.5', 'dill>=0.3.8', 'dask[distributed]==2026.8.0',
+             'kfp==2.17.3'],
+    # The stages as Kubeflow Pipelines components (tfkip/pipeline/kubeflow.py).
+    'kfp': ['kfp==2.17.3'],
     # Benchmarks only: other projects' code run beside tfkip (benchmarks/peers/), best in an
     # environment of its own (docs/benchmarks.md).
     'peers': ['torch==2.14.1', 'torchvision==0.29.1'],

@@ -123,16 +123,20 @@ def load_config_file(path, allowed):
     except (OSError, yaml.YAMLError) as e:
         problem = ' '.join(str(e).split())  # YAML's message spans lines
         raise TfkipError(f'{path}: not a readable YAML or JSON file ({problem})') from None
-    if values is None:
-        return {}
+    return config_values({} if values is None else values, allowed, path)
+
+
+def config_values(values, allowed, where):
+    """A config file's mapping with each name as its option's (`ipc` -> `images_per_class`,
+    dashes as underscores), checked against `allowed`; `where` names it in errors."""
     if not isinstance(values, dict):
-        raise TfkipError(f'{path}: must map option names to values, got a '
+        raise TfkipError(f'{where}: must map option names to values, got a '
                          f'{type(values).__name__}')
     values = {str(k).replace('-', '_'): v for k, v in values.items()}
     full_names = {alias: name for name, alias in ALIASES.items()}
     values = {full_names.get(k, k): v for k, v in values.items()}
     unknown = sorted(set(values) - set(allowed))
     if unknown:
-        raise TfkipError(f'{path}: unknown option(s) {", ".join(unknown)}; the options are '
+        raise TfkipError(f'{where}: unknown option(s) {", ".join(unknown)}; the options are '
                          f'{", ".join(sorted(allowed))}')
     return values

@@ -297,6 +297,16 @@ def _locked(run_dir):
         yield
 
 
+def run_stage(stage, config, upstream, *, log=print):
+    """One stage of `config` alone, its outputs written under `config.run_dir`, given its
+    upstream stages' outputs ({stage: outputs}, as `run` records them): how an orchestrator
+    runs the pipeline one task per stage (`tfkip.pipeline.kubeflow`). Returns its outputs;
+    writes no marker (the orchestrator keeps track)."""
+    outputs = dict(upstream)
+    data = functools.cache(lambda: _data(config, outputs))
+    return _RUNNERS[stage](config, outputs, log, data)
+
+
 def run(config, *, log=print):
     """Runs (or resumes) every stage of `config` not skipped; returns {stage: outputs}.
 
