@@ -179,6 +179,9 @@ ROWS = [
     # DSA's Siamese mode, as the DM and IDM authors augment.
     Row('standard', 'cifar10', 1, 'dm', 7000, {'factor': 2, 'options': DMOptions(
         dm_siamese=True)}, 'dm, factor 2, siamese'),
+    Row('standard', 'cifar10', 1, 'dm', 4000, {'factor': 2, 'options': DMOptions(
+        dm_queue=10, dm_queue_batch=128, dm_ce_weight=0.5, dm_siamese=True)},
+        'dm, factor 2, siamese, queue b128'),
     # The DM authors' code for an hour on the same machine (benchmarks/peers/dm_authors.py).
     Row('standard', 'cifar10', 1, 'dm', 0, name='dm, authors code',
         external='peers/dm_authors_cifar10_ipc1'),
