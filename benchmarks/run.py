@@ -68,8 +68,8 @@ def _networks(evaluation, images, labels, test, path, what, log):
     evaluation (its seeds aside: more seeds add to the file) and the data, so that another
     set or protocol never reads it back."""
     from tfkip.pipeline.stages import train_on_set
-    digest = hashlib.sha256(json.dumps(_read_back(
-        {**dataclasses.asdict(evaluation), 'seeds': None}), sort_keys=True).encode())
+    digest = hashlib.sha256(json.dumps(_read_back(_departures(evaluation)), sort_keys=True
+                                       ).encode())
     for array in (images, labels):
         digest.update(np.ascontiguousarray(array, np.float32).tobytes())
     path = f'{path}.{digest.hexdigest()[:12]}.json'
@@ -85,11 +85,26 @@ def _networks(evaluation, images, labels, test, path, what, log):
             'accuracies': accuracies}
 
 
+def _departures(evaluation):
+    """The fields of a TransferConfig that differ from their defaults, seeds aside: what names
+    its networks, unchanged when an option is added with a default that keeps what they did."""
+    return {f.name: getattr(evaluation, f.name) for f in dataclasses.fields(evaluation)
+            if f.name != 'seeds' and getattr(evaluation, f.name) != f.default}
+
+
+def _evaluation(recorded):
+    """A recorded evaluation as a TransferConfig (None: KRR only), options added since at
+    their defaults."""
+    from tfkip.transfer.train import TransferConfig
+    return recorded and TransferConfig(**recorded)
+
+
 def _same_start(a, b):
     """Whether two results' random subsets are the same images under the same evaluation on
     the same machine (Keras on one CPU repeats its networks; a new machine, or code, may not)."""
     return (a['dataset'] == b['dataset'] and a['images_per_class'] == b['images_per_class']
-            and a['evaluation'] == b['evaluation'] and a['machine'] == b['machine'] and all(
+            and _evaluation(a['evaluation']) == _evaluation(b['evaluation'])
+            and a['machine'] == b['machine'] and all(
                 a['distill_config'].get(k) == b['distill_config'].get(k)
                 for k in ('seed', 'kernel')))
 
