@@ -108,7 +108,12 @@ def main(argv=None):
     for flag, path in (('--repo', args.repo), ('--data', os.path.join(args.data, 'train'))):
         if not os.path.isdir(path):
             parser.error(f'{flag}: no folder {path}')
-    import torch
+    try:
+        import torch
+        import torchvision  # noqa: F401 (the authors' utils import it)
+    except ImportError as e:
+        parser.error(f'{e.name} is not installed here: run this with the peers extra\'s '
+                     'Python (docs/benchmarks.md: .venv-peers/bin/python)')
     torch.set_num_threads(os.cpu_count())
     torch.manual_seed(0)
     np.random.seed(0)
