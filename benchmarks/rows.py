@@ -6,6 +6,7 @@ split, and networks under a `TransferConfig` when it has one), with its targets 
 published figures beside them.
 """
 import dataclasses
+import typing
 
 from tfkip.distill.config import DistillConfig
 from tfkip.distill.methods.dd import DDOptions
@@ -118,9 +119,12 @@ SUITES = {
 @dataclasses.dataclass(frozen=True)
 class Row:
     """One set and its evaluation. `name`: the method as the tables show it (default: the
-    preset's name); `changes`: DistillConfig fields that depart from the preset; `external`:
-    a set another tool wrote, `<--sets>/<external>.npz` (`tfkip.formats.external_set`) with
-    its `.json` record, evaluated instead of distilling (`steps` unused)."""
+    preset's name); `changes`: DistillConfig fields that depart from the preset; `protocol`:
+    TransferConfig fields that depart from the suite's evaluation; `set_of`: another row
+    whose set this one evaluates (its own protocol), not distilling one of its own;
+    `external`: a set another tool wrote, `<--sets>/<external>.npz`
+    (`tfkip.formats.external_set`) with its `.json` record, evaluated instead of distilling
+    (`steps` unused)."""
     suite: str
     dataset: str
     images_per_class: int
@@ -129,6 +133,8 @@ class Row:
     changes: dict = dataclasses.field(default_factory=dict)
     name: str | None = None
     external: str | None = None
+    protocol: dict = dataclasses.field(default_factory=dict)
+    set_of: typing.Optional['Row'] = None
 
     @property
     def key(self):
@@ -141,7 +147,9 @@ class Row:
     def config(self):
         """The row's DistillConfig: its preset with its size, steps and changes, held-out
         checks every quarter of the steps, and (for a method whose loss augments) its suite's
-        DSA groups unless it changes them."""
+        DSA groups unless it changes them; `set_of`'s, if it has one."""
+        if self.set_of is not None:
+            return self.set_of.config()
         config = dataclasses.replace(
             PRESETS[self.method], images_per_class=self.images_per_class, steps=self.steps,
             **{'eval_every': max(self.steps // 4, 1), **self.changes})
@@ -150,10 +158,12 @@ class Row:
         return dataclasses.replace(config, augmentation=self._dsa())
 
     def evaluation(self):
-        """Its suite's TransferConfig with the dataset's DSA groups, or None (KRR only)."""
+        """Its suite's TransferConfig with the dataset's DSA groups and the row's `protocol`,
+        or None (KRR only)."""
         evaluation = SUITES[self.suite].evaluation
-        return evaluation and dataclasses.replace(
-            evaluation, **({'augmentation': self._dsa()} if SUITES[self.suite].dsa else {}))
+        return evaluation and dataclasses.replace(evaluation, **{
+            **({'augmentation': self._dsa()} if SUITES[self.suite].dsa else {}),
+            **self.protocol})
 
 
 FIXED, LEARNED = {'learn_labels': False}, {'learn_labels': True}

@@ -139,7 +139,8 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None):
     config, evaluation = row.config(), row.evaluation()
     if evaluation and seeds is not None:
         evaluation = dataclasses.replace(evaluation, seeds=evaluation.seeds[:seeds])
-    base = os.path.join(sets, row_id(row.key).replace('/', '_') + '_validation' * validation)
+    made_by = row.set_of or row  # the row whose set this is
+    base = os.path.join(sets, row_id(made_by.key).replace('/', '_') + '_validation' * validation)
     # Read back as a config, so that options added since with their defaults still match.
     if not (os.path.exists(base + '.npz')
             and distilled_set.load(base).metadata.distill_config() == config):
@@ -400,6 +401,12 @@ def written(recorded):
     return files
 
 
+def _at(row, steps):
+    """`row` (and the row whose set it evaluates) at `steps`, named apart."""
+    return dataclasses.replace(row, steps=steps, name=f'{row.key[-1]}, {steps} steps',
+                               set_of=row.set_of and _at(row.set_of, steps))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--rows', nargs='+', default=[], metavar='ID',
@@ -447,8 +454,7 @@ def main(argv=None):
     part = 'pilots' if args.validation else 'rows'
     for i in wanted:
         print(f'== {i}', flush=True)
-        row = ids[i] if args.steps is None else dataclasses.replace(
-            ids[i], steps=args.steps, name=f'{ids[i].key[-1]}, {args.steps} steps')
+        row = ids[i] if args.steps is None else _at(ids[i], args.steps)
         if args.seeds is not None:
             row = dataclasses.replace(row, name=f'{row.key[-1]}, {args.seeds} seeds')
         result = run_row(row, args.data, args.sets, recorded.get(part, []),

@@ -95,6 +95,10 @@ suite((0,))
 out['learned'] = run.run_row(rows.Row('tiny', 'digits', 1, 'kip_fc', 1), '.', sets,
                              [out['first']], lines.append)
 out['learned_trained'] = trained()
+plain = rows.Row('tiny', 'digits', 1, 'random', 1, name='random, no augmentation',
+                 protocol={'augmentation': ()}, set_of=row)
+out['same_set'] = run.run_row(plain, '.', sets, [out['first']], lines.append)
+out['same_set_trained'], out['same_set_remade'] = trained(), os.path.getmtime(npz) != made
 from tfkip import sources
 whole = sources.load('sklearn:digits', 'train')
 # A set another tool wrote: raw pixels, integer labels, its own record.
@@ -138,6 +142,12 @@ def test_a_row_runs_resumes_and_shares_its_random_subset(tmp_path):
     assert learned['distill_config']['learn_labels'] and out['learned_trained'] == 2
     assert len(learned['hard']['accuracies']) == 1 and learned['random_from'] == 'random'
     assert 'hard' not in first
+    # Another protocol on the first row's set: the set read back, networks of its own for
+    # the set and for the random subset (another evaluation: not shared).
+    same_set = out['same_set']
+    assert not out['same_set_remade'] and out['same_set_trained'] == 2
+    assert same_set['evaluation']['augmentation'] == [] and 'random_from' not in same_set
+    assert same_set['distill_config'] == first['distill_config']
     # Another tool's set: its networks, its record; no distillation, no random subset.
     external = out['external']
     assert len(external['distilled']['accuracies']) == 1 and 'random' not in external
