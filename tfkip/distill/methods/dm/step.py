@@ -26,7 +26,6 @@ from tfkip.distill.pool import pool, pool_pair
 from tfkip.distill.sampling import AUGMENT_STREAM, NETWORK_STREAM
 
 
-
 def _devices(mesh):
     return 1 if mesh is None else mesh.size
 
@@ -118,15 +117,14 @@ def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0
                   axis_name=None):
         params = frozen(params, ('images',))
         support = params['images']
+        augment_key = jax.random.fold_in(key, AUGMENT_STREAM)
         if augment is not None and siamese:
             # One transformation per class, the same for its real and synthetic images (and
             # on every device): the key and the class decide it.
-            augment_key = jax.random.fold_in(key, AUGMENT_STREAM)
-            classes = lambda labels: labels + 1. / num_classes
+            classes = lambda labels: labels + 1. / num_classes  # centred one-hot -> one-hot
             support = augment(support, augment_key, classes(params['labels']))
             target_images = augment(target_images, augment_key, classes(target_labels))
         elif augment is not None:
-            augment_key = jax.random.fold_in(key, AUGMENT_STREAM)
             support = augment(support, augment_key)
             # Each device's targets draw their own augmentations.
             shard = jax.lax.axis_index(axis_name) if axis_name is not None else 0
