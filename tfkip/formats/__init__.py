@@ -6,4 +6,9 @@
     distilled_set.py     the distilled-set artifact: `.npz` + JSON sidecar (+ statistics)
                          <-> DistilledSet
     checkpoint.py        a training state pytree + its JSON metadata
+
+and the one it reads from other tools:
+
+    external_set.py      a set another tool made: `.npz` of images, labels and the tool's
+                         normalization -> (DistilledSet, PreprocessStats)
 """
