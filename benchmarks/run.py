@@ -99,6 +99,13 @@ def _evaluation(recorded):
     return recorded and TransferConfig(**recorded)
 
 
+def _evaluation_of(row, seeds):
+    """The row's evaluation (None: KRR only) with its first `seeds` seeds (None: all)."""
+    evaluation = row.evaluation()
+    return evaluation if evaluation is None or seeds is None else dataclasses.replace(
+        evaluation, seeds=evaluation.seeds[:seeds])
+
+
 def _same_start(a, b):
     """Whether two results' random subsets are the same images under the same evaluation on
     the same machine (Keras on one CPU repeats its networks; a new machine, or code, may not)."""
@@ -132,13 +139,11 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None):
     source, prep = DATASETS[row.dataset]
     source = source if ':' in source else os.path.join(data, source)
     if row.external:
-        return _external_row(row, source, sets, log, validation, seeds, ran_at)
+        return _external_row(row, source, sets, log, seeds, ran_at)
     train, test, stats, prepared = stages.load_data(source, prep)
     if validation:
         train, test = _held_out(train)
-    config, evaluation = row.config(), row.evaluation()
-    if evaluation and seeds is not None:
-        evaluation = dataclasses.replace(evaluation, seeds=evaluation.seeds[:seeds])
+    config, evaluation = row.config(), _evaluation_of(row, seeds)
     made_by = row.set_of or row  # the row whose set this is
     base = os.path.join(sets, row_id(made_by.key).replace('/', '_') + '_validation' * validation)
     # Read back as a config, so that options added since with their defaults still match.
@@ -178,22 +183,17 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None):
     return result
 
 
-def _external_row(row, source, sets, log, validation, seeds, ran_at):
+def _external_row(row, source, sets, log, seeds, ran_at):
     """The result of a row whose set another tool wrote: its networks on the test split
     mapped into the set's space; the tool's record (seconds, iterations) as it wrote it."""
     from tfkip import preprocess, sources
     from tfkip.formats import external_set
-    if validation:
-        raise SystemExit(f'--validation: {row_id(row.key)} is a set another tool made; '
-                         'pilots are for tfkip\'s settings')
     base = os.path.join(sets, row.external)
     opened = sources.open_source(source)
     test = sources.load_split(opened, 'test')
     made, stats = external_set.load(base + '.npz', test.class_names)
     record = json.load(open(base + '.json'))
-    evaluation = row.evaluation()
-    if seeds is not None:
-        evaluation = dataclasses.replace(evaluation, seeds=evaluation.seeds[:seeds])
+    evaluation = _evaluation_of(row, seeds)
     distilled = _networks(evaluation, made.images, made.labels, preprocess.transform(stats, test),
                           base + '.networks', 'distilled', log)
     return {'suite': row.suite, 'dataset': row.dataset, 'images_per_class': row.images_per_class,
@@ -448,6 +448,10 @@ def main(argv=None):
         print('\n'.join(f'{os.path.relpath(p, ROOT)} is not what its results give: run '
                         'python benchmarks/run.py' for p in stale))
         return 1 if stale else 0
+    external = [i for i in wanted if ids[i].external]
+    if args.validation and external:
+        parser.error(f'--validation: {", ".join(external)} evaluate(s) a set another tool '
+                     "made; pilots choose tfkip's settings")
     for flag in ('steps', 'seeds'):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             parser.error(f'--{flag}: at least 1, got {getattr(args, flag)}')
