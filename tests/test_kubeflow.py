@@ -51,7 +51,8 @@ def test_the_local_kfp_run_gives_what_tfkip_run_gives(tmp_path):
                      '--run-dir', str(tmp_path / 'run')]) == 0
     report = json.loads((tmp_path / 'run' / 'report.json').read_text())
 
-    with np.load(produced('distill')['distilled']['artifacts'][0]['metadata']['artifact']) as a, \
+    distilled = produced('distill')['distilled']['artifacts'][0]['uri']
+    with np.load(os.path.join(distilled, 'distilled.npz')) as a, \
             np.load(tmp_path / 'run' / 'distilled.npz') as b:
         assert sorted(a.files) == sorted(b.files)
         for key in a.files:

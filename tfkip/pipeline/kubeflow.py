@@ -33,26 +33,22 @@ component = dsl.component(base_image=IMAGE, install_kfp_package=False)
 @component
 def preprocess(config: str, prepared: Output[Dataset]):
     from tfkip.pipeline.task import run_stage
-    prepared.metadata['prepared_dir'] = run_stage('preprocess', config, prepared.path,
-                                                  {})['prepared_dir']
+    run_stage('preprocess', config, prepared.path)
 
 
 @component
 def distill(config: str, prepared: Input[Dataset], distilled: Output[Dataset],
             metrics: Output[Metrics]):
     from tfkip.pipeline.task import log_metrics, run_stage
-    done = run_stage('distill', config, distilled.path,
-                     {'preprocess': {'prepared_dir': prepared.metadata['prepared_dir']}})
-    distilled.metadata['artifact'] = done['artifact']
+    done = run_stage('distill', config, distilled.path, prepared=prepared.path)
     log_metrics(metrics, {'krr_accuracy': done['krr_accuracy'], 'steps': done['steps']})
 
 
 @component
 def publish(config: str, distilled: Input[Dataset], published: Output[Dataset]):
     from tfkip.pipeline.task import run_stage
-    done = run_stage('publish', config, published.path,
-                     {'distill': {'artifact': distilled.metadata['artifact']}})
-    published.metadata.update(dataset=done['dataset'], data_dir=done['data_dir'])
+    published.metadata['dataset'] = run_stage('publish', config, published.path,
+                                              distilled=distilled.path)['dataset']
 
 
 @component
@@ -60,19 +56,17 @@ def transfer(config: str, prepared: Input[Dataset], published: Input[Dataset],
              metrics: Output[Metrics]):
     import tempfile
     from tfkip.pipeline.task import log_metrics, run_stage
-    done = run_stage('transfer', config, tempfile.mkdtemp(), {
-        'preprocess': {'prepared_dir': prepared.metadata['prepared_dir']},
-        'publish': {k: published.metadata[k] for k in ('dataset', 'data_dir')}})
-    log_metrics(metrics, done)
+    log_metrics(metrics, run_stage('transfer', config, tempfile.mkdtemp(),
+                                   prepared=prepared.path, published=published.path,
+                                   dataset=published.metadata['dataset']))
 
 
 @component
 def baseline(config: str, prepared: Input[Dataset], metrics: Output[Metrics]):
     import tempfile
     from tfkip.pipeline.task import log_metrics, run_stage
-    done = run_stage('baseline', config, tempfile.mkdtemp(),
-                     {'preprocess': {'prepared_dir': prepared.metadata['prepared_dir']}})
-    log_metrics(metrics, done)
+    log_metrics(metrics, run_stage('baseline', config, tempfile.mkdtemp(),
+                                   prepared=prepared.path))
 
 
 @dsl.pipeline(name='tfkip', description='Beam preprocessing, distillation, TFDS publishing and '

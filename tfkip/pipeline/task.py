@@ -5,16 +5,26 @@ import json
 import os
 
 
-def run_stage(stage, config, run_dir, upstream):
+def run_stage(stage, config, run_dir, *, prepared=None, distilled=None, published=None,
+              dataset=None):
     """`stages.run_stage` of the run `config` (the JSON text of `tfkip run --config-file`:
     {option: value}; text, not a dict parameter, because an orchestrator's dict turns every
-    number into a float) writing under `run_dir`; upstream: {stage: its outputs}. Returns
-    the stage's outputs."""
+    number into a float) writing under `run_dir`. Upstream stages are given by the folders
+    they ran in (`prepared`, `distilled`, `published`, laid out as in a run directory) and
+    the published set's `dataset` name. Returns the stage's outputs."""
     from tfkip.cli import build_parser
     from tfkip.pipeline import stages
     from tfkip.pipeline.config import RunConfig, config_values
     os.makedirs(run_dir, exist_ok=True)
     options = config_values(json.loads(config), build_parser().names['run'], 'config')
+    upstream = {}
+    if prepared:
+        upstream['preprocess'] = {'prepared_dir': os.path.join(prepared, stages.PREPARED)}
+    if distilled:
+        upstream['distill'] = {'artifact': os.path.join(distilled, stages.ARTIFACT + '.npz')}
+    if published:
+        upstream['publish'] = {'dataset': dataset,
+                               'data_dir': os.path.join(published, stages.TFDS_DIR)}
     return stages.run_stage(stage, RunConfig.from_options({**options, 'run_dir': run_dir}),
                             upstream)
 
