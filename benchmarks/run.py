@@ -116,21 +116,11 @@ def _same_start(a, b):
                 for k in ('seed', 'kernel')))
 
 
-def _held_out(train):
-    """(train less a tenth of each class, that tenth as the validation split; seed 123)."""
-    from tfkip.distill.sampling import ClassIndex
-    index = ClassIndex(train.labels, train.num_classes)
-    held = index.sample(min(map(len, index.by_class)) // 10, np.random.default_rng(123))
-    part = lambda rows, name: dataclasses.replace(
-        train, images=train.images[rows], labels=train.labels[rows], source=train.source + name)
-    return part(np.setdiff1d(np.arange(len(train)), held), '[less validation]'), part(
-        held, '[validation]')
-
-
-def run_row(row, data, sets, recorded, log, validation=False, seeds=None):
+def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores=False):
     """Distils `row`'s set (or reads it back from `sets`) and evaluates it, on the test split
     or (`validation`) on a tenth of the training split held out, with its evaluation's first
-    `seeds` seeds (None: all); its result."""
+    `seeds` seeds (None: all), and (`scores`) DD-Ranking's robust scores; its result."""
+    from tfkip.distill.sampling import hold_out
     from tfkip.distill.train import evaluate_start
     from tfkip.formats import distilled_set
     from tfkip.pipeline import stages
@@ -139,10 +129,10 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None):
     source, prep = DATASETS[row.dataset]
     source = source if ':' in source else os.path.join(data, source)
     if row.external:
-        return _external_row(row, source, sets, log, seeds, ran_at)
+        return _external_row(row, source, sets, log, seeds, ran_at, scores)
     train, test, stats, prepared = stages.load_data(source, prep)
     if validation:
-        train, test = _held_out(train)
+        train, test = hold_out(train)
     config, evaluation = row.config(), _evaluation_of(row, seeds)
     made_by = row.set_of or row  # the row whose set this is
     base = os.path.join(sets, row_id(made_by.key).replace('/', '_') + '_validation' * validation)
@@ -180,12 +170,32 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None):
         else:
             result['random'] = _networks(evaluation, images, labels, test,
                                          base + '.random', 'random subset', log)
+        if scores:
+            result['scores'] = _scores(row, evaluation, set_images, set_labels, train, test,
+                                       sets, log)
     return result
 
 
-def _external_row(row, source, sets, log, seeds, ran_at):
+def _scores(row, evaluation, images, labels, train, test, sets, log):
+    """`tfkip.transfer.robust.score_set` of the row's set, each network saved as it finishes
+    to a file of the dataset and split it is tested on (shared by every row: the networks on
+    the random subset and the whole training split are the same for each)."""
+    from tfkip.transfer.robust import ScoreConfig, score_set
+
+    def networks(what, config, run_images, run_labels, split):
+        on = re.sub(r'[^A-Za-z0-9]+', '-', split.source).strip('-')
+        return _networks(config, run_images, run_labels, split,
+                         os.path.join(sets, f'scores_{row.dataset}_{on}'), f'scores: {what}',
+                         log)['accuracies']
+
+    return score_set(evaluation, ScoreConfig(), images, labels, row.images_per_class, train,
+                     test, architecture='convnet', log=log, networks=networks)
+
+
+def _external_row(row, source, sets, log, seeds, ran_at, scores):
     """The result of a row whose set another tool wrote: its networks on the test split
-    mapped into the set's space; the tool's record (seconds, iterations) as it wrote it."""
+    mapped into the set's space (and its `scores`); the tool's record (seconds, iterations)
+    as it wrote it."""
     from tfkip import preprocess, sources
     from tfkip.formats import external_set
     base = os.path.join(sets, row.external)
@@ -193,16 +203,22 @@ def _external_row(row, source, sets, log, seeds, ran_at):
     test = sources.load_split(opened, 'test')
     made, stats = external_set.load(base + '.npz', test.class_names)
     record = json.load(open(base + '.json'))
-    evaluation = _evaluation_of(row, seeds)
-    distilled = _networks(evaluation, made.images, made.labels, preprocess.transform(stats, test),
-                          base + '.networks', 'distilled', log)
-    return {'suite': row.suite, 'dataset': row.dataset, 'images_per_class': row.images_per_class,
-            'method': row.key[-1], 'distill_config': None, 'external': record,
-            'evaluation': _read_back(dataclasses.asdict(evaluation)),
-            'distill_seconds': record['seconds'], 'distill_steps': record['iterations'],
-            'step_seconds': record['seconds_per_iteration'], 'history': [],
-            'krr_accuracy': None, 'distilled': distilled, 'machine': describe(machine()),
-            'commit': ran_at}
+    evaluation, test = _evaluation_of(row, seeds), preprocess.transform(stats, test)
+    distilled = _networks(evaluation, made.images, made.labels, test, base + '.networks',
+                          'distilled', log)
+    result = {'suite': row.suite, 'dataset': row.dataset,
+              'images_per_class': row.images_per_class, 'method': row.key[-1],
+              'distill_config': None, 'external': record,
+              'evaluation': _read_back(dataclasses.asdict(evaluation)),
+              'distill_seconds': record['seconds'], 'distill_steps': record['iterations'],
+              'step_seconds': record['seconds_per_iteration'], 'history': [],
+              'krr_accuracy': None, 'distilled': distilled, 'machine': describe(machine()),
+              'commit': ran_at}
+    if scores:
+        train = preprocess.transform(stats, sources.load_split(opened, 'train'))
+        result['scores'] = _scores(row, evaluation, made.images, made.labels, train, test, sets,
+                                   log)
+    return result
 
 
 # The tables -----------------------------------------------------------------------------------
@@ -242,6 +258,11 @@ def _gap(r):
                         f'({100 * (d["std"] ** 2 + s["std"] ** 2) ** 0.5:.2f})')
 
 
+def _score(r, name):
+    score = r.get('scores') and r['scores'][name]['score']
+    return score and f'{score["mean"]:.3f} ± {score["std"]:.3f}'
+
+
 # (header, cell of a result in its suite, or None): a column no row fills is left out.
 COLUMNS = [
     ('dataset', lambda r, s: r['dataset']),
@@ -255,6 +276,8 @@ COLUMNS = [
     ('set - random (std)', lambda r, s: _gap(r)),
     ('networks on the set, argmax labels', lambda r, s: r.get('hard') and _pct(
         r['hard']['mean'], r['hard']['std'])),
+    ('Label-Robust Score', lambda r, s: _score(r, 'label_robust')),
+    ('Augmentation-Robust Score', lambda r, s: _score(r, 'augmentation_robust')),
     ('KRR of the set', lambda r, s: _pct(r['krr_accuracy'])),
     ('KRR of the random subset', lambda r, s: _pct(r.get('random_krr_accuracy'))),
     ('target', _target),
@@ -419,6 +442,10 @@ def main(argv=None):
                         'at a shorter budget, named apart)')
     parser.add_argument('--seeds', type=int, help="train only the evaluation's first this "
                         'many seeds (a pilot, named apart)')
+    parser.add_argument('--scores', action='store_true',
+                        help="add DD-Ranking's Label- and Augmentation-Robust Scores to the rows "
+                             '(tfkip.transfer.robust: 5 learning rates chosen on validation, '
+                             'networks on the whole training split)')
     parser.add_argument('--check', action='store_true',
                         help='exit 1 if a file written from the results differs from them')
     parser.add_argument('--data', default='.data',
@@ -449,6 +476,9 @@ def main(argv=None):
                         'python benchmarks/run.py' for p in stale))
         return 1 if stale else 0
     external = [i for i in wanted if ids[i].external]
+    if args.validation and args.scores:
+        parser.error('--scores with --validation: the scores choose their learning rates on a '
+                     'validation split of their own and test on the test split')
     if args.validation and external:
         parser.error(f'--validation: {", ".join(external)} evaluate(s) a set another tool '
                      "made; pilots choose tfkip's settings")
@@ -463,7 +493,7 @@ def main(argv=None):
             row = dataclasses.replace(row, name=f'{row.key[-1]}, {args.seeds} seeds')
         result = run_row(row, args.data, args.sets, recorded.get(part, []),
                          lambda line: print(f'   {line}', flush=True), args.validation,
-                         args.seeds)
+                         args.seeds, args.scores)
         recorded[part] = [r for r in recorded.get(part, []) if key_of(r) != key_of(result)] + [
             result]
         write_text(RESULTS, json.dumps(recorded, indent=1) + '\n')

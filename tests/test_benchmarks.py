@@ -109,7 +109,8 @@ json.dump({'seconds': 60.0, 'iterations': 30, 'seconds_per_iteration': 2.0},
 out['external'] = run.run_row(rows.Row('tiny', 'digits', 1, 'dm', 0, name='another tool',
                                        external='ext'), '.', sets, [], lines.append)
 out['external_table'] = run.table([out['external']], rows.SUITES['tiny'])
-kept, held = run._held_out(whole)
+from tfkip.distill.sampling import hold_out
+kept, held = hold_out(whole)
 out['split'] = [len(whole), len(kept), len(held), len(set(map(bytes, kept.images)) &
                                                       set(map(bytes, held.images)))]
 out['held_per_class'] = sorted(set(np.bincount(held.labels).tolist()))

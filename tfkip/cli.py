@@ -21,6 +21,7 @@ from tfkip._runtime import configure_xla_cpu
 from tfkip._tf import tf
 from tfkip.errors import TfkipError
 from tfkip.preprocess.transform import PreprocessConfig  # light: numpy only
+from tfkip.transfer.robust import ScoreConfig  # light: no Keras
 
 
 def build_parser():
@@ -67,14 +68,30 @@ def build_parser():
                                     'published_kip_convnet_zca_ipc10 (default: the artifact\'s)')
     p.add_argument('--data-dir', help="TFDS data_dir to build into (default: TFDS's own)")
 
-    t = commands.add_parser('transfer', help='train Keras networks on a published set, test '
+    t = commands.add_parser('transfer', help='train Keras networks on a distilled set, test '
                             'on real data', description="Train on tfds.load('<dataset>/"
-                            "<config>') once per seed and test on --eval-split of "
-                            "--test-source, whitened by the set's own preprocessing.")
-    option_sets.published_args(t)
+                            "<config>') (or another tool's --external-set) once per seed and "
+                            'test on --eval-split of --test-source, mapped into the set\'s '
+                            "space by its own preprocessing; --scores adds DD-Ranking's "
+                            'robust scores.')
+    which = t.add_mutually_exclusive_group(required=True)
+    option_sets.published_args(t, which)
+    which.add_argument('--external-set', metavar='FILE', help='a set another tool made: an .npz of '
+                   'images and labels, optionally the mean and std of its normalization '
+                   '(docs/formats.md)')
     t.add_argument('--test-source', required=True, help='the real data in its raw pixels')
     t.add_argument('--eval-split', default='test', help='real split to test on (default: test)')
-    parser.names['transfer'] = option_sets.transfer_args(t)
+    t.add_argument('--train-split', default='train', help='real split the random subset, the '
+                   'validation split and the full-data networks of --scores come from '
+                   '(default: train)')
+    t.add_argument('--scores', action='store_true', help="also DD-Ranking's Label-Robust and "
+                   'Augmentation-Robust Scores, each learning rate chosen on a tenth of '
+                   '--train-split held out (docs/transfer.md)')
+    t.add_argument('--full-accuracy', type=float, metavar='FRACTION', help='--scores: the test '
+                   'accuracy of networks trained on the whole --train-split under the same '
+                   'protocol, if measured before (default: train them)')
+    parser.names['transfer'] = option_sets.transfer_args(t) + options.add_fields(
+        t, ScoreConfig, title='robust scores (--scores)')
 
     r = commands.add_parser('run', help='the whole pipeline', description='preprocess -> '
                             'distill -> publish -> transfer -> baseline -> report in --run-dir;'
@@ -132,21 +149,38 @@ def _publish(args, values):
 
 
 def _transfer(args, values):
-    from tfkip import sources
+    from tfkip import preprocess, sources
     from tfkip.pipeline import stages
-    from tfkip.transfer import ZCAWhitening
+    from tfkip.transfer.robust import score_set
     from tfkip.transfer.train import TransferConfig, protocols
-    images, labels, stats, made = stages.load_published(args.dataset, args.data_dir)
+    score_config = ScoreConfig(**options.pick(values, ScoreConfig)) if args.scores else None
     source = sources.open_source(args.test_source)
     test = sources.load_split(source, args.eval_split)
-    whitening = (None if isinstance(source, sources.Prepared) or stats is None
-                 else ZCAWhitening.from_stats(stats))
+    if args.external_set:
+        from tfkip.formats import external_set
+        made, stats = external_set.load(args.external_set, test.class_names)
+        images, labels, architecture, dataset = made.images, made.labels, None, None
+        per_class = len(images) // len(test.class_names)
+    else:
+        images, labels, stats, kernel = stages.load_published(args.dataset, args.data_dir)
+        architecture, dataset = kernel.get('architecture'), args.dataset.partition('/')[0]
+        per_class = stages.published_images_per_class(args.dataset)
+    # Into the set's space, unless the source is there already (a Beam-prepared folder).
+    mapped = (lambda split: split) if isinstance(source, sources.Prepared) or stats is None else (
+        lambda split: preprocess.transform(stats, split))
+    test = mapped(test)
+    train = mapped(sources.load_split(source, args.train_split)) if args.scores else None
     overrides = options.pick(values, TransferConfig, skip=('protocol',))
-    for config in protocols(values.get('protocol'), args.dataset, **overrides):
-        result = stages.train_on_set((config,), images, labels, test, made.get('architecture'),
-                                     lambda line: print(line, flush=True), 'transfer',
-                                     whitening)['results'][0]
-        print(json.dumps({'dataset': args.dataset, 'split': args.eval_split, **result}))
+    log = lambda line: print(line, flush=True)
+    for config in protocols(values.get('protocol'), dataset, **overrides):
+        result = stages.train_on_set((config,), images, labels, test, architecture, log,
+                                     'transfer')['results'][0]
+        if args.scores:
+            result['scores'] = score_set(config, score_config, images, labels, per_class, train,
+                                         test, architecture=architecture, log=log,
+                                         full_accuracy=args.full_accuracy)
+        print(json.dumps({'dataset': args.dataset or args.external_set, 'split': args.eval_split,
+                          **result}))
 
 
 def _run(args, values):

@@ -47,3 +47,16 @@ class ClassIndex:
         """`per_class` distinct indices of each class, class-major order -> [per_class * C]."""
         return np.concatenate([generator.choice(idx, per_class, replace=False)
                                for idx in self.by_class])
+
+
+def hold_out(split, seed=123):
+    """(split less a tenth of each class, that tenth): a validation split carved from a
+    training split (LabeledImages), a tenth of its smallest class from every class, drawn
+    with `seed`; where settings are chosen, never on test."""
+    import dataclasses
+    index = ClassIndex(split.labels, split.num_classes, split.source)
+    held = index.sample(min(map(len, index.by_class)) // 10, np.random.default_rng(seed))
+    part = lambda rows, name: dataclasses.replace(
+        split, images=split.images[rows], labels=split.labels[rows], source=split.source + name)
+    return part(np.setdiff1d(np.arange(len(split.labels)), held), '[less validation]'), part(
+        held, '[validation]')

@@ -115,6 +115,15 @@ def load_published(name, data_dir):
             builder.builder_config.kernel)
 
 
+def published_images_per_class(name):
+    """The real images per class a published `<dataset>[/<config>]` stores (a multi-formation
+    set trains on more): the size of the random subset that is its reference."""
+    from tfkip.publish import builder_class, config_of
+    dataset, _, config = name.partition('/')
+    builder = builder_class(dataset)
+    return config_of(dataset, config or builder.DEFAULT_BUILDER_CONFIG_NAME).images_per_class
+
+
 def train_on_set(transfers, images, labels, test, architecture, log, what, whitening=None):
     """{'results': [train_and_evaluate's result under each TransferConfig of `transfers`]}."""
     from tfkip.transfer import train_and_evaluate

@@ -93,6 +93,10 @@ class PublishedConfig(tfds.core.BuilderConfig):
     def kernel(self):
         return self.published.kernel
 
+    @property
+    def images_per_class(self):
+        return self.published.images_per_class
+
 
 def published_configs(dataset, class_names, image_shape):
     """BuilderConfigs of every set the authors published for the TFDS dataset `dataset`, of

@@ -1,0 +1,176 @@
+"""DD-Ranking's robust scores of a set, measured: the networks each score needs, each
+evaluation's learning rate chosen on a validation split (never by test accuracy, which
+DD-Ranking's code does), then the scores of `tfkip.transfer.scores` from test accuracies.
+
+For a set S with labels Y, and R the random class-balanced real subset of S's storage, under
+one protocol (a `TransferConfig`), the evaluations are (one network per seed each):
+
+- `distilled`: S, Y, the protocol as it is;
+- `hard`: S, argmax Y, cross-entropy (the same as `distilled` where Y is one-hot);
+- `random`: R, one-hot labels;
+- `distilled_plain`, `random_plain`: S and R without augmentation;
+- `full`: the whole training split (less the validation split), one-hot labels, no
+  augmentation, `ScoreConfig.full_epochs` epochs at the protocol's learning rate (DD-Ranking
+  trains real data with one fixed recipe too), unless its accuracy is given.
+
+Each evaluation but `full` trains one network (the first seed) per rate of
+`ScoreConfig.learning_rates` on the validation split, then every seed at the best rate on
+test. The scores are computed per seed (seed i's accuracies, `full` as its mean) and
+reported as mean and std, as DD-Ranking averages its evaluation rounds.
+"""
+import dataclasses
+
+import numpy as np
+
+from tfkip.errors import TfkipError, check_positive
+from tfkip.transfer import scores
+from tfkip.transfer.train import is_one_hot
+
+RUNS = ('distilled', 'hard', 'random', 'distilled_plain', 'random_plain')
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreConfig:
+    """How the robust scores are measured.
+
+    Attributes:
+      learning_rates: the rates each evaluation chooses from on validation (DD-Ranking's).
+      full_epochs: epochs of the networks trained on the whole training split. DD-Ranking
+        trains them as long as its set networks; at the standard protocol's 1000 that is
+        days of a CPU for CIFAR-10.
+      lrs_lambda: the weight of IOR against HLR in the Label-Robust Score.
+      ars_lambda: the weight of the gap with augmentation against the gap without it.
+    """
+    learning_rates: tuple = dataclasses.field(default=(0.001, 0.005, 0.01, 0.05, 0.1),
+                                              metadata={'item': float, 'metavar': 'LR'})
+    full_epochs: int = 50
+    lrs_lambda: float = 0.5
+    ars_lambda: float = 0.5
+
+    def __post_init__(self):
+        object.__setattr__(self, 'learning_rates', tuple(self.learning_rates))
+        if not self.learning_rates or not all(
+                isinstance(r, (int, float)) and r > 0 for r in self.learning_rates):
+            raise TfkipError(f'learning_rates must be numbers > 0, got {self.learning_rates!r}')
+        if not isinstance(self.full_epochs, int) or self.full_epochs < 1:
+            raise TfkipError(f'full_epochs must be an integer >= 1, got {self.full_epochs!r}')
+        check_positive(self, ('lrs_lambda', 'ars_lambda'))
+        for name in ('lrs_lambda', 'ars_lambda'):
+            if getattr(self, name) > 1:
+                raise TfkipError(f'{name} must be in (0, 1], got {getattr(self, name)!r}')
+
+
+def one_hot(labels, num_classes):
+    """[N] int -> [N, C] float32."""
+    return np.eye(num_classes, dtype=np.float32)[np.asarray(labels)]
+
+
+def _runs(config, set_labels):
+    """{run: (its TransferConfig less the learning rate, whose images and labels)}; `hard`
+    trains on the set's labels by cross-entropy, which takes their argmax."""
+    plain = dataclasses.replace(config, augmentation=())
+    runs = {'distilled': (config, 'set'), 'hard': (dataclasses.replace(config, loss='xent'), 'set'),
+            'random': (config, 'random'), 'distilled_plain': (plain, 'set'),
+            'random_plain': (plain, 'random')}
+    if is_one_hot(set_labels):
+        del runs['hard']  # the argmax labels are the set's own
+    return runs
+
+
+def robust_scores(config, score_config, set_images, set_labels, random_images, random_labels,
+                  train, validation, test, networks, full_accuracy=None):
+    """Measures the networks DD-Ranking's scores need and computes the scores.
+
+    Args:
+      config: the protocol's TransferConfig.
+      score_config: ScoreConfig.
+      set_images: [N, H, W, C] float32 in the space the networks see; set_labels: [N, C].
+      random_images, random_labels: the random real subset, the same way ([R, ...], [R, C]).
+      train, validation, test: LabeledImages in that space: the training split less
+        `validation` (for `full`), the split the rates are chosen on, the split scored.
+      networks: (what, TransferConfig, images, labels [M, C], LabeledImages) -> [accuracy of
+        each of the config's seeds on that split]; e.g. `train_and_evaluate`'s, or a caller's
+        that saves each as it finishes.
+      full_accuracy: the `full` networks' test accuracy if known (measured earlier under
+        the same protocol), else None: they are trained here.
+
+    Returns:
+      {'learning_rates': {run: rate}, 'accuracies': {run: [per seed]}, 'full': float,
+       'label_robust': {'hlr', 'ior', 'score'} each {'mean', 'std'}, 'augmentation_robust':
+       {'with_aug', 'without_aug', 'score'} likewise}.
+    """
+    if not config.augmentation:
+        raise TfkipError('the Augmentation-Robust Score compares the protocol with and without '
+                         'its augmentation: give a protocol with augmentation')
+    sets = {'set': (set_images, set_labels), 'random': (random_images, random_labels)}
+    rates, accuracies = {}, {}
+    for run, (run_config, whose) in _runs(config, set_labels).items():
+        images, labels = sets[whose]
+        first = run_config.seeds[:1]
+        on_validation = {rate: float(np.mean(networks(
+            f'{run} lr {rate} (validation)', dataclasses.replace(
+                run_config, learning_rate=rate, seeds=first), images, labels, validation)))
+            for rate in score_config.learning_rates}
+        rates[run] = max(on_validation, key=on_validation.get)
+        accuracies[run] = list(networks(run, dataclasses.replace(
+            run_config, learning_rate=rates[run]), images, labels, test))
+    accuracies.setdefault('hard', accuracies['distilled'])
+    if full_accuracy is None:
+        full_config = dataclasses.replace(config, augmentation=(), loss='xent', steps=None,
+                                          epochs=score_config.full_epochs)
+        accuracies['full'] = list(networks('full training split', full_config, train.images,
+                                           one_hot(train.labels, len(train.class_names)),
+                                           test))
+        full_accuracy = float(np.mean(accuracies['full']))
+    per_seed = [(scores.label_robust(full_accuracy, accuracies['hard'][i],
+                                     accuracies['distilled'][i], accuracies['random'][i],
+                                     score_config.lrs_lambda),
+                 scores.augmentation_robust(accuracies['distilled'][i], accuracies['random'][i],
+                                            accuracies['distilled_plain'][i],
+                                            accuracies['random_plain'][i],
+                                            score_config.ars_lambda))
+                for i in range(len(config.seeds))]
+
+    def summary(values):
+        fields = [f.name for f in dataclasses.fields(values[0])]
+        return {f: {'mean': float(np.mean([getattr(v, f) for v in values])),
+                    'std': float(np.std([getattr(v, f) for v in values]))} for f in fields}
+
+    return {'learning_rates': rates, 'accuracies': accuracies, 'full': full_accuracy,
+            'label_robust': summary([lrs for lrs, _ in per_seed]),
+            'augmentation_robust': summary([ars for _, ars in per_seed])}
+
+
+def score_set(config, score_config, images, labels, per_class, train, test, *,
+              architecture=None, log=print, full_accuracy=None, networks=None):
+    """`robust_scores` of a set, its references drawn here: the validation split a tenth of
+    `train` (`sampling.hold_out`), the random subset `per_class` images of each class of the
+    rest (the draw distillation's support takes with seed 0).
+
+    Args:
+      config: TransferConfig; score_config: ScoreConfig.
+      images: [N, H, W, C] float32; labels: [N, C] float32: the set, in the space of `train`
+        and `test` (LabeledImages).
+      per_class: real images per class of the random subset: the set's storage (a
+        multi-formation set stores fewer than it trains on).
+      architecture: the kernel the set was made with, which `config.model='auto'` follows.
+      log: called with a line per network.
+      full_accuracy: as `robust_scores`'s.
+      networks: as `robust_scores`'s (default: `train_and_evaluate`, nothing saved).
+    """
+    from tfkip.distill import sampling
+    from tfkip.transfer.train import train_and_evaluate
+    rest, validation = sampling.hold_out(train)
+    index = sampling.ClassIndex(rest.labels, rest.num_classes, rest.source)
+    index.check_per_class(per_class, 'the random subset')
+    rows = index.sample(per_class, sampling.rng(0, sampling.SUPPORT_STREAM))
+
+    def trained(what, run_config, run_images, run_labels, split):
+        return train_and_evaluate(
+            run_config, run_images, run_labels, split.images, split.labels,
+            architecture=architecture, progress=lambda seed, acc: log(
+                f'scores: {what} seed {seed}: accuracy {acc:.4f}'))['accuracies']
+
+    return robust_scores(config, score_config, images, labels, rest.images[rows],
+                         one_hot(rest.labels[rows], rest.num_classes), rest, validation, test,
+                         networks or trained, full_accuracy)
