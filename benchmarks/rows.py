@@ -124,7 +124,9 @@ class Row:
     whose set this one evaluates (its own protocol), not distilling one of its own;
     `external`: a set another tool wrote, `<--sets>/<external>.npz`
     (`tfkip.formats.external_set`) with its `.json` record, evaluated instead of distilling
-    (`steps` unused)."""
+    (`steps` unused); `published`: a set its authors published, the config name without
+    `published_` (`tfkip.publish.published`), their file at `<--sets>/published/<config
+    name>.npz`, evaluated in their preprocessing."""
     suite: str
     dataset: str
     images_per_class: int
@@ -133,6 +135,7 @@ class Row:
     changes: dict = dataclasses.field(default_factory=dict)
     name: str | None = None
     external: str | None = None
+    published: str | None = None
     protocol: dict = dataclasses.field(default_factory=dict)
     set_of: typing.Optional['Row'] = None
 
@@ -201,6 +204,9 @@ ROWS = [
     # The DM authors' code for an hour on the same machine (benchmarks/peers/dm_authors.py).
     Row('standard', 'cifar10', 1, 'dm', 0, name='dm, authors code',
         external='peers/dm_authors_cifar10_ipc1'),
+    # The RFAD authors' CIFAR-10 sets, from their repository (docs/benchmarks.md).
+    *(Row('standard', 'cifar10', i, 'rfad', 0, name='rfad, published by its authors',
+          published=f'rfad_convnet3_ipc{i}') for i in (1, 10)),
     Row('standard', 'mnist', 1, 'kip', 600),
     Row('standard', 'mnist', 1, 'kip', 1000, {**LEARNED, **NO_DSA},
         'kip, learned labels, no augmentation'),

@@ -128,7 +128,7 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
     ran_at = commit()  # the code this process loaded, whatever the checkout holds later
     source, prep = DATASETS[row.dataset]
     source = source if ':' in source else os.path.join(data, source)
-    if row.external:
+    if row.external or row.published:
         return _external_row(row, source, sets, log, seeds, ran_at, scores)
     train, test, stats, prepared = stages.load_data(source, prep)
     if validation:
@@ -153,8 +153,10 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
                                     meta.metrics_before_label_solve['accuracy']}
                                    if meta.metrics_before_label_solve else {})},
         'machine': describe(machine()), 'commit': ran_at}
+    # Another tool's set is evaluated in its own space: its random networks are not these.
     shared = next((r for r in recorded if key_of(r) != row.key and 'random_from' not in r
-                   and r.get('random') and _same_start(r, result)), None)
+                   and r.get('random') and r['distill_config'] and _same_start(r, result)),
+                  None)
     images, labels, krr = evaluate_start(config, train, test)
     result['random_krr_accuracy'] = krr['accuracy']
     if evaluation:
@@ -193,32 +195,59 @@ def _scores(row, evaluation, images, labels, train, test, sets, log):
 
 
 def _external_row(row, source, sets, log, seeds, ran_at, scores):
-    """The result of a row whose set another tool wrote: its networks on the test split
-    mapped into the set's space (and its `scores`); the tool's record (seconds, iterations)
-    as it wrote it."""
+    """The result of a row whose set another tool wrote, or its authors published: its
+    networks and those of the random subset (`sampling.random_subset`, the images tfkip's
+    rows start from) in the set's space, tested on the test split mapped into it (and its
+    `scores`); the tool's record (seconds, iterations) as it wrote it."""
     from tfkip import preprocess, sources
+    from tfkip.distill.sampling import random_subset
     from tfkip.formats import external_set
-    base = os.path.join(sets, row.external)
+    from tfkip.transfer.robust import one_hot
     opened = sources.open_source(source)
-    test = sources.load_split(opened, 'test')
-    made, stats = external_set.load(base + '.npz', test.class_names)
-    record = json.load(open(base + '.json'))
-    evaluation, test = _evaluation_of(row, seeds), preprocess.transform(stats, test)
-    distilled = _networks(evaluation, made.images, made.labels, test, base + '.networks',
-                          'distilled', log)
+    train, test = (sources.load_split(opened, split) for split in ('train', 'test'))
+    if row.published:
+        made, stats, record, base = _published_set(row, train, sets)
+    else:
+        base = os.path.join(sets, row.external)
+        made, stats = external_set.load(base + '.npz', test.class_names)
+        record = json.load(open(base + '.json'))
+    evaluation = _evaluation_of(row, seeds)
+    train, test = preprocess.transform(stats, train), preprocess.transform(stats, test)
+    rows = random_subset(train, row.images_per_class)
     result = {'suite': row.suite, 'dataset': row.dataset,
               'images_per_class': row.images_per_class, 'method': row.key[-1],
               'distill_config': None, 'external': record,
               'evaluation': _read_back(dataclasses.asdict(evaluation)),
-              'distill_seconds': record['seconds'], 'distill_steps': record['iterations'],
-              'step_seconds': record['seconds_per_iteration'], 'history': [],
-              'krr_accuracy': None, 'distilled': distilled, 'machine': describe(machine()),
-              'commit': ran_at}
+              'distill_seconds': record.get('seconds'),
+              'distill_steps': record.get('iterations'), 'history': [], 'krr_accuracy': None,
+              'distilled': _networks(evaluation, made.images, made.labels, test,
+                                     base + '.networks', 'distilled', log),
+              'random': _networks(evaluation, train.images[rows], one_hot(
+                  train.labels[rows], train.num_classes), test, base + '.random',
+                  'random subset', log),
+              'machine': describe(machine()), 'commit': ran_at}
+    if 'seconds_per_iteration' in record:
+        result['step_seconds'] = record['seconds_per_iteration']
     if scores:
-        train = preprocess.transform(stats, sources.load_split(opened, 'train'))
         result['scores'] = _scores(row, evaluation, made.images, made.labels, train, test, sets,
                                    log)
     return result
+
+
+def _published_set(row, train, sets):
+    """(DistilledSet, the authors' PreprocessStats fitted on `train`, a record of the file,
+    the base of the row's files) of the published set `row.published`."""
+    from tfkip.publish import published
+    name = f'published_{row.published}'
+    known = {p.name: p for p in published.published_sets(
+        row.dataset, train.num_classes, colour=train.images.shape[-1] == 3)}
+    path = os.path.join(sets, 'published', name + '.npz')
+    with open(path, 'rb') as f:
+        data = f.read()
+    made = published.read_set(data, known[name], path)
+    stats = published.preprocessing(known[name], train.images, train.class_names)
+    return made, stats, {'published': name, 'sha256': hashlib.sha256(data).hexdigest(),
+                         'what': known[name].describe()}, path[:-len('.npz')]
 
 
 # The tables -----------------------------------------------------------------------------------
@@ -238,6 +267,8 @@ def _step_seconds(r):
 
 
 def _distill_time(r):
+    if r['distill_seconds'] is None:
+        return None
     steps, total = (r['history'][-1].get('seconds') if r['history'] else None), r['distill_seconds']
     if steps is None:
         return f'{total / 60:.1f} min'
@@ -283,7 +314,7 @@ COLUMNS = [
     ('target', _target),
     ('published', lambda r, s: s.published.get((r['dataset'], r['images_per_class']))),
     ('distill time', lambda r, s: _distill_time(r)),
-    ('steps', lambda r, s: str(r['distill_steps'])),
+    ('steps', lambda r, s: r['distill_steps'] is not None and str(r['distill_steps'])),
     ('s/step', lambda r, s: (t := _step_seconds(r)) and f'{t:.2f}'),
     ('machine', lambda r, s: r['machine']),
     ('commit', lambda r, s: r.get('commit')),
@@ -475,7 +506,7 @@ def main(argv=None):
         print('\n'.join(f'{os.path.relpath(p, ROOT)} is not what its results give: run '
                         'python benchmarks/run.py' for p in stale))
         return 1 if stale else 0
-    external = [i for i in wanted if ids[i].external]
+    external = [i for i in wanted if ids[i].external or ids[i].published]
     if args.validation and args.scores:
         parser.error('--scores with --validation: the scores choose their learning rates on a '
                      'validation split of their own and test on the test split')

@@ -49,6 +49,15 @@ class ClassIndex:
                                for idx in self.by_class])
 
 
+def random_subset(split, per_class, seed=0):
+    """[per_class * C] indices of `split` (LabeledImages): the class-balanced real images a
+    distillation with `seed` starts from at factor 1, the reference a set of `per_class`
+    stored images per class is compared with."""
+    index = ClassIndex(split.labels, split.num_classes, split.source)
+    index.check_per_class(per_class, 'the random subset')
+    return index.sample(per_class, rng(seed, SUPPORT_STREAM))
+
+
 def hold_out(split, seed=123):
     """(split less a tenth of each class, that tenth): a validation split carved from a
     training split (LabeledImages), a tenth of its smallest class from every class, drawn

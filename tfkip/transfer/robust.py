@@ -145,7 +145,7 @@ def score_set(config, score_config, images, labels, per_class, train, test, *,
               architecture=None, log=print, full_accuracy=None, networks=None):
     """`robust_scores` of a set, its references drawn here: the validation split a tenth of
     `train` (`sampling.hold_out`), the random subset `per_class` images of each class of the
-    rest (the draw distillation's support takes with seed 0).
+    rest (`sampling.random_subset`).
 
     Args:
       config: TransferConfig; score_config: ScoreConfig.
@@ -161,9 +161,7 @@ def score_set(config, score_config, images, labels, per_class, train, test, *,
     from tfkip.distill import sampling
     from tfkip.transfer.train import train_and_evaluate
     rest, validation = sampling.hold_out(train)
-    index = sampling.ClassIndex(rest.labels, rest.num_classes, rest.source)
-    index.check_per_class(per_class, 'the random subset')
-    rows = index.sample(per_class, sampling.rng(0, sampling.SUPPORT_STREAM))
+    rows = sampling.random_subset(rest, per_class)
 
     def trained(what, run_config, run_images, run_labels, split):
         return train_and_evaluate(
