@@ -206,7 +206,7 @@ ROWS = [
         external='peers/dm_authors_cifar10_ipc1'),
     # The RFAD authors' CIFAR-10 sets, from their repository (docs/benchmarks.md).
     *(Row('standard', 'cifar10', i, 'rfad', 0, name='rfad, published by its authors',
-          published=f'rfad_convnet3_ipc{i}') for i in (1, 10)),
+          published=f'rfad_convnet3_zca_ipc{i}') for i in (1, 10)),
     Row('standard', 'mnist', 1, 'kip', 600),
     Row('standard', 'mnist', 1, 'kip', 1000, {**LEARNED, **NO_DSA},
         'kip, learned labels, no augmentation'),

@@ -154,11 +154,17 @@ def _transfer(args, values):
     from tfkip.transfer.robust import score_set
     from tfkip.transfer.train import TransferConfig, protocols
     score_config = ScoreConfig(**options.pick(values, ScoreConfig)) if args.scores else None
+    if args.full_accuracy is not None and not 0 <= args.full_accuracy <= 1:
+        raise TfkipError(f'--full-accuracy is a fraction in [0, 1], got {args.full_accuracy}')
     source = sources.open_source(args.test_source)
     test = sources.load_split(source, args.eval_split)
     if args.external_set:
         from tfkip.formats import external_set
         made, stats = external_set.load(args.external_set, test.class_names)
+        if made.images.shape[1:] != test.images.shape[1:]:
+            raise TfkipError(f'--external-set {args.external_set}: images of shape '
+                             f'{made.images.shape[1:]}, --test-source {args.test_source} has '
+                             f'{test.images.shape[1:]}')
         images, labels, architecture, dataset = made.images, made.labels, None, None
         per_class = len(images) // len(test.class_names)
     else:

@@ -205,14 +205,22 @@ class KipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             manual = _manual_dir(dl_manager)
             path = manual / f'{config.name}.npz' if manual else None
             if path is None or not path.exists():
-                raise TfkipError(f'{path or config.name + ".npz"} not found: '
-                                 f'{self.MANUAL_DOWNLOAD_INSTRUCTIONS.strip()}')
+                raise TfkipError(
+                    f'{self.name}/{config.name} is a set you distil (no '
+                    f'{path or config.name + ".npz"} in the manual dir): `tfkip distill` '
+                    f'makes one, then `tfkip publish --artifact SET.npz --dataset {self.name} '
+                    f'--config {config.name}`; {self._published_hint()}')
             distilled, provenance = distilled_set.load(str(path)), None
             stats = distilled_set.load_preprocessing(distilled)
         distilled.check_matches(self.IMAGE_SHAPE, len(self.CLASS_NAMES),
                                 f'builder {self.name}/{config.name}')
         self.info.metadata.set_stats(stats, provenance)
         return {'train': self._generate_examples(distilled)}
+
+    def _published_hint(self):
+        published = [c.name for c in self.BUILDER_CONFIGS if isinstance(c, PublishedConfig)]
+        return (f"or load a set its authors published, e.g. tfds.load('{self.name}/"
+                f"{published[0]}')" if published else 'docs/publish.md says more')
 
     def _download_published(self, published, dl_manager):
         """(DistilledSet, provenance): the authors' file from the manual dir if there, else
