@@ -2,6 +2,7 @@
 and `transfer` on files in those formats (made here), end to end."""
 import dataclasses
 import json
+import pathlib
 import socket
 import time
 
@@ -9,8 +10,9 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-import tfds_builders.kip_mnist  # noqa: F401 (registers kip_mnist, as a user's import would)
-from tfkip import cli
+import tfds_builders.kip_cifar10  # noqa: F401 (registers them, as a user's import would)
+import tfds_builders.kip_mnist  # noqa: F401
+from tfkip import cli, publish
 from tfkip.errors import TfkipError
 from tfkip.preprocess import apply
 from tfkip.preprocess.published import KIP_STANDARD, RFAD_ZCA, fit
@@ -174,10 +176,54 @@ def test_a_failed_download_is_one_line_that_says_what_to_do(tmp_path, monkeypatc
                    '(tfkip publish --artifact, or the manual dir)']
 
 
-def test_offline_a_download_fails_in_one_line_within_30_seconds(tmp_path, monkeypatch,
-                                                                capsys):
+def _default(dataset):
+    return publish.config_of(dataset, publish.builder_class(dataset).DEFAULT_BUILDER_CONFIG_NAME)
+
+
+def test_kip_cifar10s_default_is_the_published_set_that_measured_best():
+    """The default config is the authors' set whose networks scored best in the committed
+    benchmark rows (`standard` protocol), so that it follows the measurements."""
+    with open(pathlib.Path(__file__).parents[1] / 'benchmarks' / 'results' /
+              'benchmarks.json') as f:
+        rows = json.load(f)['rows']
+    measured = {r['external']['published']: r['distilled']['mean'] for r in rows
+                if r['dataset'] == 'cifar10' and r['suite'] == 'standard'
+                and 'published' in (r.get('external') or {})}
+    assert measured
+    assert _default('kip_cifar10').name == max(measured, key=measured.get)
+    readme = pathlib.Path(tfds_builders.kip_cifar10.__file__).with_name('README.md')
+    assert f"loads `{_default('kip_cifar10').name}`" in readme.read_text()
+
+
+def test_tfds_load_without_a_config_downloads_the_default_published_set(tmp_path, monkeypatch):
+    default = _default('kip_cifar10').published
+    files = tmp_path / 'downloads'
+    testing.write_published_files(files, 'cifar10', 10, (32, 32, 3),
+                                  support_sizes=(default.support_size,))
+    fetched = []
+
+    def download(self, url):  # the builder tests' stand-in of the authors' files
+        fetched.append(url)
+        return tfds.core.Path(files) / testing.local_path(url)
+    monkeypatch.setattr(tfds.download.DownloadManager, 'download', download)
+    monkeypatch.setattr(builder_module, '_unreachable', lambda url: None)
+    monkeypatch.setattr(KipBuilder, 'source_train_images',
+                        lambda self: testing.raw_train_images((32, 32, 3)))
+    rows = tfds.load('kip_cifar10', split='train', batch_size=-1, data_dir=str(tmp_path / 'tfds'))
+    assert fetched == [published.RFAD_URL.format(dataset='cifar10',
+                                                 ipc=default.images_per_class)]
+    assert len(rows['image']) == default.support_size
+
+
+@pytest.mark.parametrize('name,url', [
+    ('kip_mnist/published_kip_convnet_ipc1', 'https://storage.googleapis.com/kip-datasets/kip/'
+                                             'kip.csv'),
+    ('kip_cifar10', 'https://github.com/yolky/RFAD/raw/')])
+def test_offline_a_download_fails_in_one_line_within_30_seconds(tmp_path, monkeypatch, name,
+                                                                url):
     """No name resolves (a machine without network): TFDS alone would retry for 3.4 minutes;
-    the reachability check answers at once. Through `tfds.load`, as a user would."""
+    the reachability check answers at once. Through `tfds.load`, as a user would, the default
+    config of kip_cifar10 included."""
     def no_dns(*args, **kwargs):
         raise socket.gaierror(-2, 'Name or service not known')
     monkeypatch.setattr(socket, 'getaddrinfo', no_dns)
@@ -185,11 +231,11 @@ def test_offline_a_download_fails_in_one_line_within_30_seconds(tmp_path, monkey
     monkeypatch.delenv('HTTPS_PROXY', raising=False)
     start = time.monotonic()
     with pytest.raises(TfkipError) as error:
-        tfds.load('kip_mnist/published_kip_convnet_ipc1', data_dir=str(tmp_path))
+        tfds.load(name, data_dir=str(tmp_path))
     assert time.monotonic() - start < 30
     message = str(error.value)
-    assert '\n' not in message and message.startswith(
-        'could not download https://storage.googleapis.com/kip-datasets/kip/kip.csv (gaierror')
+    assert '\n' not in message and message.startswith(f'could not download {url}')
+    assert '(gaierror' in message
     assert "without internet, give the authors' file" in message
 
 

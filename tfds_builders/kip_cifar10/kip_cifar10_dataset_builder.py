@@ -11,7 +11,8 @@ class Builder(KipBuilder):
     CLASS_NAMES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship',
                    'truck')
     IMAGE_SHAPE = (32, 32, 3)
-    DEFAULT_BUILDER_CONFIG_NAME = 'convnet_zca_ipc10'
+    # The authors' set that measured best in the benchmark rows (a test holds it to them).
+    DEFAULT_BUILDER_CONFIG_NAME = 'published_rfad_convnet3_zca_ipc1'
     SOURCE = 'cifar10'
     BUILDER_CONFIGS = (configs(images_per_class=(1, 10, 50), variants=every_variant(zca=True))
                        + published_configs(SOURCE, CLASS_NAMES, IMAGE_SHAPE))
