@@ -43,6 +43,7 @@ def measure(tree, pytest_args):
     summary = next((line.strip('= ') for line in reversed(lines)
                     if ' passed' in line or ' failed' in line), '')
     return {'seconds': round(seconds, 1), 'returncode': proc.returncode, 'summary': summary,
+            'failed': [line.split()[1] for line in lines if line.startswith('FAILED ')],
             'slowest': slowest}
 
 
@@ -57,6 +58,8 @@ def markdown(rows):
     for label, row in rows.items():
         out += ['', f'## 20 slowest, {label}', '', '| seconds | phase | test |', '|---|---|---|']
         out += [f'| {s:.1f} | {phase} | `{test}` |' for s, phase, test in row['slowest']]
+        if row.get('failed'):
+            out += ['', 'Failed: ' + ', '.join(f'`{test}`' for test in row['failed'])]
     return '\n'.join(out) + '\n'
 
 
@@ -77,7 +80,8 @@ def main(argv=None):
     rows[args.label] = row
     write_text(RESULTS + '.json', json.dumps(rows, indent=1) + '\n')
     write_text(RESULTS + '.md', markdown(rows))
-    print(f"{args.label}: {row['seconds']:.0f} s, {row['summary']}")
+    print(f"{args.label}: {row['seconds']:.0f} s, {row['summary']}"
+          + ''.join(f'\n  FAILED {test}' for test in row.get('failed', [])))
     return 0 if row['returncode'] == 0 else 1
 
 
