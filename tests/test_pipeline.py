@@ -74,6 +74,15 @@ def test_run_makes_every_stage_and_a_rerun_resumes(tmp_path, capsys):
         assert f'[{stage}] done already' in out
     for stage in ('transfer', 'baseline', 'report'):
         assert f'[{stage}] running' in out
+    # DD-Ranking's scores: the transfer stage measures them.
+    assert run(tmp_path, '--transfer-steps', '4', '--transfer-scores', '--transfer-learning-rates',
+               '0.05', '--transfer-full-epochs', '1') == 0
+    out = capsys.readouterr().out
+    assert '[transfer] running' in out and '[distill] done already' in out
+    (transfer,) = json.loads((run_dir / 'report.json').read_text())['transfer']
+    assert set(transfer['scores']['learning_rates'].values()) == {0.05}
+    assert 'DD-Ranking Label-Robust Score, `standard` protocol | 0.' in (
+        run_dir / 'report.md').read_text()
 
 
 def test_a_crashed_stage_reruns_from_where_it_stopped(tmp_path, capsys, monkeypatch):

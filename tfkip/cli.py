@@ -84,14 +84,10 @@ def build_parser():
     t.add_argument('--train-split', default='train', help='real split the random subset, the '
                    'validation split and the full-data networks of --scores come from '
                    '(default: train)')
-    t.add_argument('--scores', action='store_true', help="also DD-Ranking's Label-Robust and "
-                   'Augmentation-Robust Scores, each learning rate chosen on a tenth of '
-                   '--train-split held out (docs/transfer.md)')
     t.add_argument('--full-accuracy', type=float, metavar='FRACTION', help='--scores: the test '
                    'accuracy of networks trained on the whole --train-split under the same '
                    'protocol, if measured before (default: train them)')
-    parser.names['transfer'] = option_sets.transfer_args(t) + options.add_fields(
-        t, ScoreConfig, title='robust scores (--scores)')
+    parser.names['transfer'] = option_sets.transfer_args(t)
 
     r = commands.add_parser('run', help='the whole pipeline', description='preprocess -> '
                             'distill -> publish -> transfer -> baseline -> report in --run-dir;'
@@ -153,7 +149,8 @@ def _transfer(args, values):
     from tfkip.pipeline import stages
     from tfkip.transfer.robust import score_set
     from tfkip.transfer.train import TransferConfig, protocols
-    score_config = ScoreConfig(**options.pick(values, ScoreConfig)) if args.scores else None
+    score_config = (ScoreConfig(**options.pick(values, ScoreConfig)) if values.get('scores')
+                    else None)
     if args.full_accuracy is not None and not 0 <= args.full_accuracy <= 1:
         raise TfkipError(f'--full-accuracy is a fraction in [0, 1], got {args.full_accuracy}')
     source = sources.open_source(args.test_source)
@@ -175,13 +172,13 @@ def _transfer(args, values):
     mapped = (lambda split: split) if isinstance(source, sources.Prepared) or stats is None else (
         lambda split: preprocess.transform(stats, split))
     test = mapped(test)
-    train = mapped(sources.load_split(source, args.train_split)) if args.scores else None
+    train = mapped(sources.load_split(source, args.train_split)) if score_config else None
     overrides = options.pick(values, TransferConfig, skip=('protocol',))
     log = lambda line: print(line, flush=True)
     for config in protocols(values.get('protocol'), dataset, **overrides):
         result = stages.train_on_set((config,), images, labels, test, architecture, log,
                                      'transfer')['results'][0]
-        if args.scores:
+        if score_config:
             result['scores'] = score_set(config, score_config, images, labels, per_class, train,
                                          test, architecture=architecture, log=log,
                                          full_accuracy=args.full_accuracy)

@@ -63,7 +63,9 @@ def config_args(parser, defaults=None, only=None):
 
 
 def transfer_args(parser, prefix=''):
-    """--<prefix>protocol and the options of TransferConfig, each preset by the protocol."""
+    """--<prefix>protocol and the options of TransferConfig, each preset by the protocol;
+    --<prefix>scores and the options of ScoreConfig."""
+    from tfkip.transfer.robust import ScoreConfig
     from tfkip.transfer.train import PROTOCOLS, TransferConfig
     group = parser.add_argument_group(
         'Keras transfer', "Each protocol presets every option below (standard: the field's "
@@ -72,5 +74,13 @@ def transfer_args(parser, prefix=''):
     group.add_argument(options.flag(prefix + 'protocol'), dest=prefix + 'protocol', nargs='+',
                        choices=tuple(PROTOCOLS), metavar='PROTOCOL',
                        help=f'one or more of {", ".join(PROTOCOLS)} (default: standard)')
-    return [prefix + 'protocol'] + options.add_fields(
+    names = [prefix + 'protocol'] + options.add_fields(
         group, TransferConfig, skip=('protocol',), prefix=prefix, note="the protocol's")
+    scores = parser.add_argument_group(
+        'robust scores', "DD-Ranking's Label- and Augmentation-Robust Scores of the set under "
+        'each protocol, each learning rate chosen on a tenth of the training split held out '
+        '(docs/transfer.md)')
+    scores.add_argument(options.flag(prefix + 'scores'), dest=prefix + 'scores',
+                        action='store_true', default=None, help='measure them (hours on a CPU '
+                        'for 32x32 images)')
+    return names + [prefix + 'scores'] + options.add_fields(scores, ScoreConfig, prefix=prefix)

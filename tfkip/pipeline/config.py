@@ -15,6 +15,7 @@ from tfkip.errors import TfkipError
 from tfkip.options import ALIASES, pick
 from tfkip.preprocess import PreprocessConfig
 from tfkip.pipeline import RUN_DEFAULTS, STAGES
+from tfkip.transfer.robust import ScoreConfig
 from tfkip.transfer.train import PROTOCOLS, TransferConfig, protocols
 
 TRANSFER_PREFIX = 'transfer_'  # `tfkip run`'s transfer options: --transfer-<field>
@@ -32,6 +33,8 @@ class RunConfig:
       distill: KIP or Label Solve.
       transfer: the Keras protocols (TransferConfigs), each also run on the random-subset
         baseline.
+      scores: DD-Ranking's robust scores of the set under each protocol (a ScoreConfig), or
+        None: not measured.
       skip: stages not to run; later stages use their earlier outputs, if any.
       train_split, eval_split: the source's splits to distill and to test on.
       tfds_data_dir: TFDS data_dir for `tfds:` sources.
@@ -42,6 +45,7 @@ class RunConfig:
     preprocess: PreprocessConfig = PreprocessConfig()
     distill: DistillConfig = DistillConfig()
     transfer: tuple = (PROTOCOLS['standard'],)
+    scores: ScoreConfig | None = None
     skip: tuple = ()
     train_split: str = 'train'
     eval_split: str = 'test'
@@ -52,7 +56,8 @@ class RunConfig:
         """The run of a flat {option: value} mapping (`tfkip run`'s options, a config file's
         keys) over `RUN_DEFAULTS`: source, run_dir, dataset (default: the one the source is
         named after), skip, the splits, every DistillConfig / KernelConfig / method /
-        PreprocessConfig option, and transfer_protocol and transfer_<TransferConfig field>.
+        PreprocessConfig option, transfer_protocol and transfer_<TransferConfig field>, and
+        transfer_scores and transfer_<ScoreConfig field>.
         Without `augmentation`, methods whose loss takes it get the dataset's DSA groups."""
         from tfkip.distill import methods
         from tfkip.publish import augmentation, builder_class, dataset_for_source
@@ -80,6 +85,8 @@ class RunConfig:
                    preprocess=PreprocessConfig.from_options(values),
                    distill=distill,
                    transfer=protocols(transfer.pop('protocol', None), dataset, **transfer),
+                   scores=ScoreConfig(**pick(values, ScoreConfig, prefix=TRANSFER_PREFIX))
+                   if values.get(TRANSFER_PREFIX + 'scores') else None,
                    skip=(skip,) if isinstance(skip, str) else tuple(skip),
                    **{k: values[k] for k in ('train_split', 'eval_split', 'tfds_data_dir')
                       if k in values})
@@ -99,7 +106,8 @@ class RunConfig:
                            self.eval_split, self.tfds_data_dir],
             'distill': [self.distill.to_dict()],
             'publish': [self.dataset],
-            'transfer': [dataclasses.asdict(t) for t in self.transfer],
+            'transfer': [dataclasses.asdict(t) for t in self.transfer]
+                        + ([dataclasses.asdict(self.scores)] if self.scores else []),
             'baseline': [dataclasses.asdict(t) for t in self.transfer],
             'report': [],
         }[stage]

@@ -74,6 +74,12 @@ def _transfer_rows(s):
         network = (d or r)['network']
         rows.append(f'| Keras {network}, `{name}` protocol | {_transfer_cell(d)} | '
                     f'{_transfer_cell(r)} |')
+        for score, title in (('label_robust', 'Label-Robust'),
+                             ('augmentation_robust', 'Augmentation-Robust')):
+            if d and d.get('scores'):
+                value = d['scores'][score]['score']
+                rows.append(f'| DD-Ranking {title} Score, `{name}` protocol | '
+                            f'{value["mean"]:.3f} ± {value["std"]:.3f} | (the reference) |')
         if d and r:
             gap = 100 * (d['mean'] - r['mean'])
             if gap <= 0:

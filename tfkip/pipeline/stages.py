@@ -255,9 +255,16 @@ def _publish(config, outputs, log, data):
 def _transfer(config, outputs, log, data):
     published = _needs(outputs, 'publish', 'transfer')
     images, labels, _, _ = load_published(published['dataset'], published['data_dir'])
-    _, test, _, _ = data()  # already in the set's preprocessed space
-    return train_on_set(config.transfer, images, labels, test,
-                        config.distill.kernel.architecture, log, 'transfer')
+    train, test, _, _ = data()  # already in the set's preprocessed space
+    architecture = config.distill.kernel.architecture
+    result = train_on_set(config.transfer, images, labels, test, architecture, log, 'transfer')
+    if config.scores:
+        from tfkip.transfer.robust import score_set
+        for transfer, outcome in zip(config.transfer, result['results']):
+            outcome['scores'] = score_set(transfer, config.scores, images, labels,
+                                          config.distill.images_per_class, train, test,
+                                          architecture=architecture, log=log)
+    return result
 
 
 def _baseline(config, outputs, log, data):
