@@ -69,7 +69,8 @@ def _runs(config, set_labels):
     """{run: (its TransferConfig less the learning rate, whose images and labels)}; `hard`
     trains on the set's labels by cross-entropy, which takes their argmax."""
     plain = dataclasses.replace(config, augmentation=())
-    runs = {'distilled': (config, 'set'), 'hard': (dataclasses.replace(config, loss='xent'), 'set'),
+    runs = {'distilled': (config, 'set'),
+            'hard': (dataclasses.replace(config, loss='xent'), 'set'),
             'random': (config, 'random'), 'distilled_plain': (plain, 'set'),
             'random_plain': (plain, 'random')}
     if is_one_hot(set_labels):
