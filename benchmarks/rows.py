@@ -180,6 +180,9 @@ ROWS = [
         ('cifar10', 1, 6500), ('cifar10', 10, 2400), ('mnist', 1, 8500), ('mnist', 10, 1900))),
     *(Row('standard', 'cifar10', i, 'frepo', s, FIXED, 'frepo, fixed labels')
       for i, s in ((1, 6500), (10, 2400))),
+    # FRePo's learned labels as a distribution (cross-entropy on their softmax), not regressed.
+    Row('standard', 'cifar10', 1, 'frepo', 6500, name='frepo, labels by soft cross-entropy',
+        protocol={'loss': 'soft_xent'}, set_of=Row('standard', 'cifar10', 1, 'frepo', 6500)),
     *(Row('standard', d, i, 'dm', s) for d, i, s in (
         ('cifar10', 1, 7000), ('cifar10', 10, 4000), ('mnist', 1, 9000), ('mnist', 10, 3000))),
     # Multi-formation: the dm row's settings and steps at factor 2 (the same storage).
