@@ -272,7 +272,8 @@ def _distill_time(r):
     steps, total = (r['history'][-1].get('seconds') if r['history'] else None), r['distill_seconds']
     if steps is None:
         return f'{total / 60:.1f} min'
-    return f'{steps / 60:.1f} min (+{(total - steps) / 60:.1f})'
+    # A row resumed before the artifact counted earlier processes has total < steps.
+    return f'{steps / 60:.1f} min' + (f' (+{(total - steps) / 60:.1f})' if total >= steps else '')
 
 
 def _target(r, suite):

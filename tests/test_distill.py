@@ -1,5 +1,7 @@
 """KIP and the distillation loop: learning, determinism, exact resume, clear errors."""
 import dataclasses
+import json
+import time
 
 import jax
 import numpy as np
@@ -76,8 +78,13 @@ def test_resume_is_exact(train_data, tmp_path):
     straight = run_distill(CONFIG, train_data)
     first = run_distill(dataclasses.replace(CONFIG, steps=3), train_data, workdir=str(tmp_path))
     assert first.metadata.steps == 3
+    # As if the first process had run for 1000 s: the resumed run's wall time counts them.
+    saved = tmp_path / checkpoint.JSON
+    saved.write_text(json.dumps(dict(json.loads(saved.read_text()), seconds=1000.0)))
+    start = time.time()
     resumed = run_distill(CONFIG, train_data, workdir=str(tmp_path))
     assert resumed.metadata.steps == 6
+    assert 1000 < resumed.metadata.wall_time_s < 1000 + time.time() - start
     np.testing.assert_array_equal(resumed.images, straight.images)
     np.testing.assert_array_equal(resumed.labels, straight.labels)
 

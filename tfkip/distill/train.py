@@ -139,7 +139,7 @@ def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
     method, num_classes = config.algorithm, train.num_classes
     kernel_fn = make_kernel_fn(config.kernel, num_classes)
     params = method.start(config, train, initial_params(config, train))
-    history, losses, step = [], [], 0
+    history, losses, step, earlier = [], [], 0, 0.0
 
     def run_eval(params, images, labels):
         support = formation.decoded(params, config.factor)
@@ -153,7 +153,7 @@ def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
         return dict(params, labels=jnp.asarray(labels))
 
     if method.learns:
-        params, history, losses, step = _run_steps(
+        params, history, losses, step, earlier = _run_steps(
             config, train, params, eval_data, workdir, log, progress, run_eval,
             mesh if mesh is not None else distributed.target_mesh())
     before_label_solve = None
@@ -175,7 +175,7 @@ def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
         method=config.method, config=config.to_dict(), steps=step,
         hparams={k: float(v) for k, v in params['hparams'].items()}, history=history,
         losses=losses, metrics=metrics, metrics_before_label_solve=before_label_solve,
-        wall_time_s=time.time() - start_time, class_names=list(train.class_names),
+        wall_time_s=earlier + time.time() - start_time, class_names=list(train.class_names),
         train_source=train.source, num_train_examples=len(train),
         eval_source=eval_data.source if eval_data is not None else None, extra=own)
     return DistilledSet(np.asarray(params['images']), np.asarray(params['labels']), metadata)
@@ -183,17 +183,20 @@ def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
 
 def _run_steps(config, train, params, eval_data, workdir, log, progress, run_eval, mesh):
     """The training loop of a learning method over `mesh`; returns (params, history, losses,
-    steps done)."""
+    steps done, seconds the run had spent before this process resumed it)."""
     index = ClassIndex(train.labels, train.num_classes, train.source)
     pair = config.algorithm.pair(config, train.num_classes, train.image_shape, mesh)
     state = pair.init(params)
     history, losses = [], []  # evaluations; the loss every log_every steps
+    earlier = 0.0  # wall time of the run before this process, across resumes
     fingerprint = _fingerprint(config, train)
     if workdir:
         restored = checkpoint.restore(workdir, state, fingerprint)
         if restored is not None:
             state, meta = restored
             history, losses = meta['history'], meta.get('losses', [])
+            # Checkpoints before 'seconds' was saved: the last evaluation's time.
+            earlier = meta.get('seconds', history[-1].get('seconds', 0.0) if history else 0.0)
             log(f'resumed from {workdir} at step {int(state.step)}')
     state = distributed.replicate(state, mesh)
     # The state is replaced every step: donated, a pool of networks is updated in place.
@@ -206,7 +209,7 @@ def _run_steps(config, train, params, eval_data, workdir, log, progress, run_eva
     evaluating = eval_data is not None and config.eval_every
 
     # Wall time of the run so far, across resumes: the curve against time, not just steps.
-    clock = time.time() - (history[-1].get('seconds', 0.0) if history else 0.0)
+    clock = time.time() - earlier
 
     def record(params, step, loss):
         """One held-out evaluation into `history`; returns its metrics."""
@@ -239,6 +242,7 @@ def _run_steps(config, train, params, eval_data, workdir, log, progress, run_eva
         if workdir and config.checkpoint_every and distributed.is_writer() and (
                 done % config.checkpoint_every == 0 or done == config.steps):
             checkpoint.save(workdir, state, {'fingerprint': fingerprint, 'step': done,
-                                             'history': history, 'losses': losses})
+                                             'history': history, 'losses': losses,
+                                             'seconds': time.time() - clock})
     bar.close()
-    return state.params, history, losses, int(state.step)
+    return state.params, history, losses, int(state.step), earlier
