@@ -76,9 +76,9 @@ def build_parser():
                             'robust scores.')
     which = t.add_mutually_exclusive_group(required=True)
     option_sets.published_args(t, which)
-    which.add_argument('--external-set', metavar='FILE', help='a set another tool made: an .npz of '
-                   'images and labels, optionally the mean and std of its normalization '
-                   '(docs/formats.md)')
+    which.add_argument('--external-set', metavar='FILE',
+                       help='a set another tool made: an .npz of images and labels, optionally '
+                            'the mean and std of its normalization (docs/formats.md)')
     t.add_argument('--test-source', required=True, help='the real data in its raw pixels')
     t.add_argument('--eval-split', default='test', help='real split to test on (default: test)')
     t.add_argument('--train-split', default='train', help='real split the random subset, the '

@@ -124,14 +124,14 @@ def published_images_per_class(name):
     return config_of(dataset, config or builder.DEFAULT_BUILDER_CONFIG_NAME).images_per_class
 
 
-def train_on_set(transfers, images, labels, test, architecture, log, what, whitening=None):
-    """{'results': [train_and_evaluate's result under each TransferConfig of `transfers`]}."""
+def train_on_set(transfers, images, labels, test, architecture, log, what):
+    """{'results': [train_and_evaluate's result under each TransferConfig of `transfers`]};
+    `test` in the set's space."""
     from tfkip.transfer import train_and_evaluate
     results = []
     for transfer in transfers:
         results.append(train_and_evaluate(
-            transfer, images, labels, test.images, test.labels, whitening=whitening,
-            architecture=architecture,
+            transfer, images, labels, test.images, test.labels, architecture=architecture,
             progress=lambda seed, acc: log(f'{what} ({transfer.protocol} protocol) seed {seed}: '
                                            f'test accuracy {acc:.4f}')))
     return {'results': results}
