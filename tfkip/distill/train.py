@@ -26,7 +26,7 @@ from tfkip.formats import checkpoint
 from tfkip.distill.config import DistillConfig  # noqa: F401 (its home before config.py)
 from tfkip.distill.krr import centered_one_hot, evaluate
 from tfkip.distill.methods.ls.solve import label_solve
-from tfkip.distill.sampling import SUPPORT_STREAM, TARGET_STREAM, ClassIndex, rng
+from tfkip.distill.sampling import TARGET_STREAM, ClassIndex, random_subset, rng
 from tfkip.errors import TfkipError
 from tfkip.kernels.kernel import make_kernel_fn
 
@@ -88,10 +88,8 @@ def initial_params(config, train):
       {'images': [S, H, W, C] float32, 'labels': [S, C] float32, 'hparams': {...}}, and the
       method's own (`extra_params`: e.g. 'log_temperature' [] float32 with the 'platt' loss).
     """
-    index = ClassIndex(train.labels, train.num_classes, train.source)
     per_image = config.factor ** 2
-    support = index.sample(config.images_per_class * per_image,
-                           rng(config.seed, SUPPORT_STREAM))
+    support = random_subset(train, config.images_per_class * per_image, config.seed)
     return {'images': jnp.asarray(formation.encode(train.images[support], config.factor)),
             'labels': centered_one_hot(train.labels[support[::per_image]], train.num_classes),
             'hparams': config.kernel.initial_hparams(), **config.algorithm.extra_params(config)}
