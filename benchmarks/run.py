@@ -237,17 +237,16 @@ def _external_row(row, source, sets, log, seeds, ran_at, scores):
 def _published_set(row, train, sets):
     """(DistilledSet, the authors' PreprocessStats fitted on `train`, a record of the file,
     the base of the row's files) of the published set `row.published`."""
-    from tfkip.publish import published
+    from tfkip.publish import config_of, published
     name = f'published_{row.published}'
-    known = {p.name: p for p in published.published_sets(
-        row.dataset, train.num_classes, colour=train.images.shape[-1] == 3)}
+    known = config_of(f'kip_{row.dataset}', name).published  # the builder's, as it loads it
     path = os.path.join(sets, 'published', name + '.npz')
     with open(path, 'rb') as f:
         data = f.read()
-    made = published.read_set(data, known[name], path)
-    stats = published.preprocessing(known[name], train.images, train.class_names)
+    made = published.read_set(data, known, path)
+    stats = published.preprocessing(known, train.images, train.class_names)
     return made, stats, {'published': name, 'sha256': hashlib.sha256(data).hexdigest(),
-                         'what': known[name].describe()}, path[:-len('.npz')]
+                         'what': known.describe()}, path[:-len('.npz')]
 
 
 # The tables -----------------------------------------------------------------------------------
