@@ -36,10 +36,11 @@ class FakeNetworks:
         return [base - abs(config.learning_rate - best) + 0.01 * s for s in config.seeds]
 
 
-def _score(labels, **kwargs):
+def _score(labels, label_robust=True, **kwargs):
     networks = FakeNetworks()
     config = TransferConfig(seeds=(0, 1), augmentation=('crop',))
-    result = robust_scores(config, ScoreConfig(learning_rates=(0.001, 0.01, 0.05)),
+    result = robust_scores(config, ScoreConfig(learning_rates=(0.001, 0.01, 0.05),
+                                               label_robust=label_robust),
                            np.zeros((2, 4, 4, 1), np.float32), labels,
                            np.zeros((2, 4, 4, 1), np.float32), np.eye(2, dtype=np.float32),
                            _split(20, 'train'), _split(6, 'validation'), _split(8, 'test'),
@@ -93,6 +94,17 @@ def test_one_hot_labels_are_their_own_argmax_and_a_known_full_accuracy_is_not_re
     assert not any(what.startswith('hard') or what.startswith('full') for what, *_ in calls)
 
 
+def test_the_augmentation_robust_score_alone_trains_no_whole_split_nor_argmax_networks():
+    soft = np.array([[0.9, 0.1], [0.2, 0.8]], np.float32)
+    result, calls = _score(soft, label_robust=False)
+    assert result['label_robust'] is None and result['full'] is None
+    assert {what.split(' lr ')[0] for what, *_ in calls} == {
+        'distilled', 'random', 'distilled_plain', 'random_plain'}
+    assert result['augmentation_robust'] == _score(soft)[0]['augmentation_robust']
+    with pytest.raises(TfkipError, match='Label-Robust'):
+        _score(soft, label_robust=False, full_accuracy=0.85)
+
+
 def test_a_protocol_without_augmentation_has_no_augmentation_robust_score():
     with pytest.raises(TfkipError, match='with and without'):
         robust_scores(TransferConfig(augmentation=()), ScoreConfig(), None, None, None, None,
@@ -101,7 +113,7 @@ def test_a_protocol_without_augmentation_has_no_augmentation_robust_score():
 
 @pytest.mark.parametrize('fields,message', [
     ({'learning_rates': ()}, 'learning_rates'), ({'full_epochs': 0}, 'full_epochs'),
-    ({'lrs_lambda': 1.5}, 'lrs_lambda')])
+    ({'lrs_lambda': 1.5}, 'lrs_lambda'), ({'label_robust': 'no'}, 'label_robust')])
 def test_bad_score_settings(fields, message):
     with pytest.raises(TfkipError, match=message):
         ScoreConfig(**fields)
@@ -141,3 +153,7 @@ def test_the_command_refuses_two_sets_and_bad_score_options(tmp_path, capsys):
     assert cli.main(['transfer', '--external-set', str(tmp_path / 'set.npz'), '--test-source',
                      str(tmp_path / 'real.npz'), '--scores', '--full-epochs', '0']) == 2
     assert '--full-epochs must be an integer >= 1' in capsys.readouterr().err
+    assert cli.main(['transfer', '--external-set', str(tmp_path / 'set.npz'), '--test-source',
+                     str(tmp_path / 'real.npz'), '--scores', '--no-label-robust',
+                     '--full-accuracy', '0.9']) == 2
+    assert '--no-label-robust leaves out' in capsys.readouterr().err

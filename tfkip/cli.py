@@ -153,6 +153,9 @@ def _transfer(args, values):
                     else None)
     if args.full_accuracy is not None and not 0 <= args.full_accuracy <= 1:
         raise TfkipError(f'--full-accuracy is a fraction in [0, 1], got {args.full_accuracy}')
+    if args.full_accuracy is not None and score_config and not score_config.label_robust:
+        raise TfkipError('--full-accuracy is for the Label-Robust Score, which '
+                         '--no-label-robust leaves out: give one or the other')
     source = sources.open_source(args.test_source)
     test = sources.load_split(source, args.eval_split)
     if args.external_set:

@@ -76,7 +76,7 @@ def _transfer_rows(s):
                     f'{_transfer_cell(r)} |')
         for score, title in (('label_robust', 'Label-Robust'),
                              ('augmentation_robust', 'Augmentation-Robust')):
-            if d and d.get('scores'):
+            if d and d.get('scores') and d['scores'][score]:  # LRS may be left out
                 value = d['scores'][score]['score']
                 rows.append(f'| DD-Ranking {title} Score, `{name}` protocol | '
                             f'{value["mean"]:.3f} ± {value["std"]:.3f} | (the reference) |')

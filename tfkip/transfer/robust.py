@@ -40,12 +40,16 @@ class ScoreConfig:
         days of a CPU for CIFAR-10.
       lrs_lambda: the weight of IOR against HLR in the Label-Robust Score.
       ars_lambda: the weight of the gap with augmentation against the gap without it.
+      label_robust: measure the Label-Robust Score; off, the Augmentation-Robust Score alone,
+        which needs no networks on the whole training split (nor on the argmax labels):
+        on a CPU, the part of the scores that 32x32 images allow.
     """
     learning_rates: tuple = dataclasses.field(default=(0.001, 0.005, 0.01, 0.05, 0.1),
                                               metadata={'item': float, 'metavar': 'LR'})
     full_epochs: int = 50
     lrs_lambda: float = 0.5
     ars_lambda: float = 0.5
+    label_robust: bool = True
 
     def __post_init__(self):
         object.__setattr__(self, 'learning_rates', tuple(self.learning_rates))
@@ -55,6 +59,8 @@ class ScoreConfig:
         if not isinstance(self.full_epochs, int) or self.full_epochs < 1:
             raise TfkipError(f'full_epochs must be an integer >= 1, got {self.full_epochs!r}')
         check_positive(self, ('lrs_lambda', 'ars_lambda'))
+        if not isinstance(self.label_robust, bool):
+            raise TfkipError(f'label_robust must be true or false, got {self.label_robust!r}')
         for name in ('lrs_lambda', 'ars_lambda'):
             if getattr(self, name) > 1:
                 raise TfkipError(f'{name} must be in (0, 1], got {getattr(self, name)!r}')
@@ -65,16 +71,17 @@ def one_hot(labels, num_classes):
     return np.eye(num_classes, dtype=np.float32)[np.asarray(labels)]
 
 
-def _runs(config, set_labels):
+def _runs(config, set_labels, label_robust):
     """{run: (its TransferConfig less the learning rate, whose images and labels)}; `hard`
-    trains on the set's labels by cross-entropy, which takes their argmax."""
+    trains on the set's labels by cross-entropy, which takes their argmax (only the
+    Label-Robust Score needs it)."""
     plain = dataclasses.replace(config, augmentation=())
     runs = {'distilled': (config, 'set'),
             'hard': (dataclasses.replace(config, loss='xent'), 'set'),
             'random': (config, 'random'), 'distilled_plain': (plain, 'set'),
             'random_plain': (plain, 'random')}
-    if is_one_hot(set_labels):
-        del runs['hard']  # the argmax labels are the set's own
+    if is_one_hot(set_labels) or not label_robust:
+        del runs['hard']  # the argmax labels are the set's own, or not needed
     return runs
 
 
@@ -93,19 +100,24 @@ def robust_scores(config, score_config, set_images, set_labels, random_images, r
         each of the config's seeds on that split]; e.g. `train_and_evaluate`'s, or a caller's
         that saves each as it finishes.
       full_accuracy: the `full` networks' test accuracy if known (measured earlier under
-        the same protocol), else None: they are trained here.
+        the same protocol), else None: they are trained here (with `label_robust`).
 
     Returns:
       {'learning_rates': {run: rate}, 'accuracies': {run: [per seed]}, 'full': float,
        'label_robust': {'hlr', 'ior', 'score'} each {'mean', 'std'}, 'augmentation_robust':
-       {'with_aug', 'without_aug', 'score'} likewise}.
+       {'with_aug', 'without_aug', 'score'} likewise}; without `score_config.label_robust`,
+      'full' and 'label_robust' are None.
     """
     if not config.augmentation:
         raise TfkipError('the Augmentation-Robust Score compares the protocol with and without '
                          'its augmentation: give a protocol with augmentation')
+    if full_accuracy is not None and not score_config.label_robust:
+        raise TfkipError('a full-data accuracy is for the Label-Robust Score: measure it '
+                         '(label_robust) or leave the accuracy out')
     sets = {'set': (set_images, set_labels), 'random': (random_images, random_labels)}
     rates, accuracies = {}, {}
-    for run, (run_config, whose) in _runs(config, set_labels).items():
+    for run, (run_config, whose) in _runs(config, set_labels,
+                                          score_config.label_robust).items():
         images, labels = sets[whose]
         first = run_config.seeds[:1]
         on_validation = {rate: float(np.mean(networks(
@@ -115,22 +127,23 @@ def robust_scores(config, score_config, set_images, set_labels, random_images, r
         rates[run] = max(on_validation, key=on_validation.get)
         accuracies[run] = list(networks(run, dataclasses.replace(
             run_config, learning_rate=rates[run]), images, labels, test))
-    accuracies.setdefault('hard', accuracies['distilled'])
-    if full_accuracy is None:
-        full_config = dataclasses.replace(config, augmentation=(), loss='xent', steps=None,
-                                          epochs=score_config.full_epochs)
-        accuracies['full'] = list(networks('full training split', full_config, train.images,
-                                           one_hot(train.labels, len(train.class_names)),
-                                           test))
-        full_accuracy = float(np.mean(accuracies['full']))
-    per_seed = [(scores.label_robust(full_accuracy, accuracies['hard'][i],
-                                     accuracies['distilled'][i], accuracies['random'][i],
-                                     score_config.lrs_lambda),
-                 scores.augmentation_robust(accuracies['distilled'][i], accuracies['random'][i],
-                                            accuracies['distilled_plain'][i],
-                                            accuracies['random_plain'][i],
-                                            score_config.ars_lambda))
-                for i in range(len(config.seeds))]
+    ars = [scores.augmentation_robust(accuracies['distilled'][i], accuracies['random'][i],
+                                      accuracies['distilled_plain'][i],
+                                      accuracies['random_plain'][i], score_config.ars_lambda)
+           for i in range(len(config.seeds))]
+    lrs = None
+    if score_config.label_robust:
+        accuracies.setdefault('hard', accuracies['distilled'])
+        if full_accuracy is None:
+            full_config = dataclasses.replace(config, augmentation=(), loss='xent', steps=None,
+                                              epochs=score_config.full_epochs)
+            accuracies['full'] = list(networks('full training split', full_config,
+                                               train.images, one_hot(
+                                                   train.labels, len(train.class_names)), test))
+            full_accuracy = float(np.mean(accuracies['full']))
+        lrs = [scores.label_robust(full_accuracy, accuracies['hard'][i],
+                                   accuracies['distilled'][i], accuracies['random'][i],
+                                   score_config.lrs_lambda) for i in range(len(config.seeds))]
 
     def summary(values):
         fields = [f.name for f in dataclasses.fields(values[0])]
@@ -138,8 +151,7 @@ def robust_scores(config, score_config, set_images, set_labels, random_images, r
                     'std': float(np.std([getattr(v, f) for v in values]))} for f in fields}
 
     return {'learning_rates': rates, 'accuracies': accuracies, 'full': full_accuracy,
-            'label_robust': summary([lrs for lrs, _ in per_seed]),
-            'augmentation_robust': summary([ars for _, ars in per_seed])}
+            'label_robust': lrs and summary(lrs), 'augmentation_robust': summary(ars)}
 
 
 def score_set(config, score_config, images, labels, per_class, train, test, *,
