@@ -116,10 +116,11 @@ def _same_start(a, b):
                 for k in ('seed', 'kernel')))
 
 
-def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores=False):
+def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores=None):
     """Distils `row`'s set (or reads it back from `sets`) and evaluates it, on the test split
     or (`validation`) on a tenth of the training split held out, with its evaluation's first
-    `seeds` seeds (None: all), and (`scores`) DD-Ranking's robust scores; its result."""
+    `seeds` seeds (None: all), and (`scores`, a ScoreConfig) DD-Ranking's robust scores; its
+    result."""
     from tfkip.distill.sampling import hold_out
     from tfkip.distill.train import evaluate_start
     from tfkip.formats import distilled_set
@@ -173,16 +174,16 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
             result['random'] = _networks(evaluation, images, labels, test,
                                          base + '.random', 'random subset', log)
         if scores:
-            result['scores'] = _scores(row, evaluation, set_images, set_labels, train, test,
-                                       sets, log)
+            result['scores'] = _scores(row, evaluation, scores, set_images, set_labels, train,
+                                       test, sets, log)
     return result
 
 
-def _scores(row, evaluation, images, labels, train, test, sets, log):
+def _scores(row, evaluation, score_config, images, labels, train, test, sets, log):
     """`tfkip.transfer.robust.score_set` of the row's set, each network saved as it finishes
     to a file of the dataset and split it is tested on (shared by every row: the networks on
     the random subset and the whole training split are the same for each)."""
-    from tfkip.transfer.robust import ScoreConfig, score_set
+    from tfkip.transfer.robust import score_set
 
     def networks(what, config, run_images, run_labels, split):
         on = re.sub(r'[^A-Za-z0-9]+', '-', split.source).strip('-')
@@ -190,7 +191,7 @@ def _scores(row, evaluation, images, labels, train, test, sets, log):
                          os.path.join(sets, f'scores_{row.dataset}_{on}'), f'scores: {what}',
                          log)['accuracies']
 
-    return score_set(evaluation, ScoreConfig(), images, labels, row.images_per_class, train,
+    return score_set(evaluation, score_config, images, labels, row.images_per_class, train,
                      test, architecture='convnet', log=log, networks=networks)
 
 
@@ -229,8 +230,8 @@ def _external_row(row, source, sets, log, seeds, ran_at, scores):
     if 'seconds_per_iteration' in record:
         result['step_seconds'] = record['seconds_per_iteration']
     if scores:
-        result['scores'] = _scores(row, evaluation, made.images, made.labels, train, test, sets,
-                                   log)
+        result['scores'] = _scores(row, evaluation, scores, made.images, made.labels, train, test,
+                                   sets, log)
     return result
 
 
@@ -290,7 +291,7 @@ def _gap(r):
 
 
 def _score(r, name):
-    score = r.get('scores') and r['scores'][name]['score']
+    score = r.get('scores') and r['scores'][name] and r['scores'][name]['score']
     return score and f'{score["mean"]:.3f} ± {score["std"]:.3f}'
 
 
@@ -345,11 +346,36 @@ def _curve(r):
                      for h in r['history'])
 
 
+def beside_peers(results):
+    """Lines of a table for each row of another tool's code that timed its steps (an external
+    row with `step_seconds`): tfkip's rows of the same method, cell and machine beside it, with
+    the ratios of their networks' accuracy and of their seconds per step to its."""
+    lines = []
+    for peer in (r for r in results if 'step_seconds' in r and r.get('distilled')):
+        method = peer['method'].split(',')[0]
+        mine = [r for r in results if r.get('distill_config') and r.get('distilled')
+                and r['distill_config']['method'] == method and r['machine'] == peer['machine']
+                and key_of(r)[:3] == key_of(peer)[:3] and _step_seconds(r)]
+        if not mine:
+            continue
+        lines += [f'{peer["dataset"]}, {peer["images_per_class"]}/class, {peer["suite"]} '
+                  f'suite: `{peer["method"]}` ({_pct(peer["distilled"]["mean"])}, '
+                  f'{peer["step_seconds"]:.2f} s/step, {peer["distill_steps"]} steps).', '',
+                  '| tfkip row | networks on the set | accuracy / the authors\' | s/step | '
+                  's/step / the authors\' |', '|---|---|---|---|---|']
+        lines += [f'| {r["method"]} | {_pct(r["distilled"]["mean"], r["distilled"]["std"])} | '
+                  f'{r["distilled"]["mean"] / peer["distilled"]["mean"]:.2f} | '
+                  f'{_step_seconds(r):.2f} | {_step_seconds(r) / peer["step_seconds"]:.2f} |'
+                  for r in mine] + ['']
+    return lines
+
+
 def benchmarks_md(recorded):
     results = sorted(recorded['rows'], key=_order)
     pilots = sorted(recorded.get('pilots', []), key=_order)
-    titles = [s.title for s in SUITES.values()] + ['Pilots on a validation split'] * bool(
-        pilots) + ['Held-out KRR accuracy during distillation', 'Notes', 'Speed']
+    titles = [s.title for s in SUITES.values()] + ["Beside the authors' code"] * bool(
+        beside_peers(results)) + ['Pilots on a validation split'] * bool(pilots) + [
+        'Held-out KRR accuracy during distillation', 'Notes', 'Speed']
     lines = ['# Benchmarks', '', 'Written by `benchmarks/run.py` from '
              '`benchmarks/results/benchmarks.json`; [docs/benchmarks.md](docs/benchmarks.md) '
              'says how to rerun a row. Accuracy is on the full test split; ± is the std over '
@@ -365,6 +391,11 @@ def benchmarks_md(recorded):
         lines += extras + [''] * bool(extras)
         if name == 'standard':
             lines += ['![accuracy against images per class](benchmarks/results/standard.png)', '']
+    beside = beside_peers(results)
+    if beside:
+        lines += [f'## {titles[len(SUITES)]}', '', "Each of another tool's rows that timed its "
+                  "steps, beside tfkip's rows of its method and cell run on the same machine.",
+                  '', *beside]
     if pilots:
         lines += ['## Pilots on a validation split', '', 'Run with `--validation` to choose '
                   'settings: a tenth of each class of the training split (seed 123) held out as '
@@ -477,6 +508,9 @@ def main(argv=None):
                         help="add DD-Ranking's Label- and Augmentation-Robust Scores to the rows "
                              '(tfkip.transfer.robust: 5 learning rates chosen on validation, '
                              'networks on the whole training split)')
+    parser.add_argument('--no-label-robust', dest='label_robust', action='store_false',
+                        help='--scores: the Augmentation-Robust Score alone (no networks on the '
+                             'whole training split: what a CPU allows for 32x32 images)')
     parser.add_argument('--check', action='store_true',
                         help='exit 1 if a file written from the results differs from them')
     parser.add_argument('--data', default='.data',
@@ -510,12 +544,15 @@ def main(argv=None):
     if args.validation and args.scores:
         parser.error('--scores with --validation: the scores choose their learning rates on a '
                      'validation split of their own and test on the test split')
+    if not args.label_robust and not args.scores:
+        parser.error('--no-label-robust: only with --scores')
     if args.validation and external:
         parser.error(f'--validation: {", ".join(external)} evaluate(s) a set another tool '
                      "made; pilots choose tfkip's settings")
     for flag in ('steps', 'seeds'):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             parser.error(f'--{flag}: at least 1, got {getattr(args, flag)}')
+    from tfkip.transfer.robust import ScoreConfig
     part = 'pilots' if args.validation else 'rows'
     for i in wanted:
         print(f'== {i}', flush=True)
@@ -524,7 +561,7 @@ def main(argv=None):
             row = dataclasses.replace(row, name=f'{row.key[-1]}, {args.seeds} seeds')
         result = run_row(row, args.data, args.sets, recorded.get(part, []),
                          lambda line: print(f'   {line}', flush=True), args.validation,
-                         args.seeds, args.scores)
+                         args.seeds, args.scores and ScoreConfig(label_robust=args.label_robust))
         recorded[part] = [r for r in recorded.get(part, []) if key_of(r) != key_of(result)] + [
             result]
         write_text(RESULTS, json.dumps(recorded, indent=1) + '\n')

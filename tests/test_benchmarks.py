@@ -114,6 +114,17 @@ kept, held = hold_out(whole)
 out['split'] = [len(whole), len(kept), len(held), len(set(map(bytes, kept.images)) &
                                                       set(map(bytes, held.images)))]
 out['held_per_class'] = sorted(set(np.bincount(held.labels).tolist()))
+# Another tool's timed row beside tfkip's rows of its method, cell and machine only.
+def result(method, machine, mean, config=None, **more):
+    return {'suite': 'standard', 'dataset': 'cifar10', 'images_per_class': 1, 'method': method,
+            'machine': machine, 'distilled': {'mean': mean, 'std': 0.01}, 'distill_steps': 10,
+            'distill_config': config and {'method': config}, **more}
+timed = lambda seconds: [{'step': 0, 'seconds': 0.0}, {'step': 10, 'seconds': seconds}]
+out['beside'] = run.beside_peers([
+    result('dm, authors code', 'here', 0.25, step_seconds=2.0, external={}, history=[]),
+    result('dm, factor 2', 'here', 0.40, 'dm', history=timed(5.0)),
+    result('dm', 'elsewhere', 0.28, 'dm', history=timed(4.0)),
+    result('frepo', 'here', 0.30, 'frepo', history=timed(4.0))])
 print(json.dumps(out))
 '''
 
@@ -158,3 +169,6 @@ def test_a_row_runs_resumes_and_shares_its_random_subset(tmp_path):
     assert external['distill_config'] is None and '| another tool |' in out['external_table'][2]
     # A pilot's validation split: a tenth of each class, apart from what it distils.
     assert out['split'] == [1442, 1302, 140, 0] and out['held_per_class'] == [14]
+    # Beside the authors' code: tfkip's rows of its method, cell and machine, with ratios.
+    assert [line for line in out['beside'] if line.startswith('| dm')] == [
+        '| dm, factor 2 | 40.00% ± 1.00 | 1.60 | 0.50 | 0.25 |']
