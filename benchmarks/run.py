@@ -350,9 +350,9 @@ def beside_peers(results):
     """Lines of a table for each row of another tool's code that timed its steps (an external
     row with `step_seconds`): tfkip's rows of the same method, cell and machine beside it, with
     the ratios of their networks' accuracy and of their seconds per step to its."""
-    lines = []
+    lines, declared = [], {row.key: row for row in ROWS}
     for peer in (r for r in results if 'step_seconds' in r and r.get('distilled')):
-        method = peer['method'].split(',')[0]
+        method = declared[key_of(peer)].method  # the method its row names
         mine = [r for r in results if r.get('distill_config') and r.get('distilled')
                 and r['distill_config']['method'] == method and r['machine'] == peer['machine']
                 and key_of(r)[:3] == key_of(peer)[:3] and _step_seconds(r)]
