@@ -35,3 +35,11 @@ def check_integers(config, names, minimum):
         value = getattr(config, name)
         if not isinstance(value, int) or value < minimum:
             raise TfkipError(f'{name} must be an integer >= {minimum}, got {value!r}')
+
+
+def check_booleans(config, names):
+    """Raises TfkipError unless each attribute `names` of `config` is True or False."""
+    for name in names:
+        value = getattr(config, name)
+        if not isinstance(value, bool):
+            raise TfkipError(f'{name} must be true or false, got {value!r}')

@@ -22,7 +22,7 @@ import dataclasses
 
 import numpy as np
 
-from tfkip.errors import TfkipError, check_positive
+from tfkip.errors import TfkipError, check_booleans, check_integers, check_positive
 from tfkip.transfer import scores
 from tfkip.transfer.train import is_one_hot
 
@@ -56,11 +56,9 @@ class ScoreConfig:
         if not self.learning_rates or not all(
                 isinstance(r, (int, float)) and r > 0 for r in self.learning_rates):
             raise TfkipError(f'learning_rates must be numbers > 0, got {self.learning_rates!r}')
-        if not isinstance(self.full_epochs, int) or self.full_epochs < 1:
-            raise TfkipError(f'full_epochs must be an integer >= 1, got {self.full_epochs!r}')
+        check_integers(self, ('full_epochs',), 1)
         check_positive(self, ('lrs_lambda', 'ars_lambda'))
-        if not isinstance(self.label_robust, bool):
-            raise TfkipError(f'label_robust must be true or false, got {self.label_robust!r}')
+        check_booleans(self, ('label_robust',))
         for name in ('lrs_lambda', 'ars_lambda'):
             if getattr(self, name) > 1:
                 raise TfkipError(f'{name} must be in (0, 1], got {getattr(self, name)!r}')

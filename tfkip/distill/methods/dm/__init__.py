@@ -3,7 +3,7 @@ and support images under a fresh random ConvNet every step (`step.py` beside thi
 import dataclasses
 
 from tfkip.distill.methods import Method, register
-from tfkip.errors import TfkipError, check_integers, check_positive
+from tfkip.errors import TfkipError, check_booleans, check_integers, check_positive
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,8 +43,7 @@ class DMOptions:
         check_positive(self, ('dm_queue_lr',))
         if not (isinstance(self.dm_ce_weight, (int, float)) and self.dm_ce_weight >= 0):
             raise TfkipError(f'dm_ce_weight must be >= 0, got {self.dm_ce_weight}')
-        if not isinstance(self.dm_siamese, bool):
-            raise TfkipError(f'dm_siamese must be true or false, got {self.dm_siamese!r}')
+        check_booleans(self, ('dm_siamese',))
 
 
 class DM(Method):
