@@ -373,8 +373,9 @@ def beside_peers(results):
 def benchmarks_md(recorded):
     results = sorted(recorded['rows'], key=_order)
     pilots = sorted(recorded.get('pilots', []), key=_order)
+    beside = beside_peers(results)
     titles = [s.title for s in SUITES.values()] + ["Beside the authors' code"] * bool(
-        beside_peers(results)) + ['Pilots on a validation split'] * bool(pilots) + [
+        beside) + ['Pilots on a validation split'] * bool(pilots) + [
         'Held-out KRR accuracy during distillation', 'Notes', 'Speed']
     lines = ['# Benchmarks', '', 'Written by `benchmarks/run.py` from '
              '`benchmarks/results/benchmarks.json`; [docs/benchmarks.md](docs/benchmarks.md) '
@@ -391,7 +392,6 @@ def benchmarks_md(recorded):
         lines += extras + [''] * bool(extras)
         if name == 'standard':
             lines += ['![accuracy against images per class](benchmarks/results/standard.png)', '']
-    beside = beside_peers(results)
     if beside:
         lines += [f'## {titles[len(SUITES)]}', '', "Each of another tool's rows that timed its "
                   "steps, beside tfkip's rows of its method and cell run on the same machine.",
@@ -553,6 +553,7 @@ def main(argv=None):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             parser.error(f'--{flag}: at least 1, got {getattr(args, flag)}')
     from tfkip.transfer.robust import ScoreConfig
+    scores = ScoreConfig(label_robust=args.label_robust) if args.scores else None
     part = 'pilots' if args.validation else 'rows'
     for i in wanted:
         print(f'== {i}', flush=True)
@@ -561,7 +562,7 @@ def main(argv=None):
             row = dataclasses.replace(row, name=f'{row.key[-1]}, {args.seeds} seeds')
         result = run_row(row, args.data, args.sets, recorded.get(part, []),
                          lambda line: print(f'   {line}', flush=True), args.validation,
-                         args.seeds, args.scores and ScoreConfig(label_robust=args.label_robust))
+                         args.seeds, scores)
         recorded[part] = [r for r in recorded.get(part, []) if key_of(r) != key_of(result)] + [
             result]
         write_text(RESULTS, json.dumps(recorded, indent=1) + '\n')
