@@ -23,19 +23,24 @@ def cpu_name():
 
 
 def machine():
-    """{'cpu', 'cores', 'jax', 'devices', 'python', 'xla_flags'} of this process."""
+    """{'cpu', 'cores', 'jax', 'devices', 'device_kind', 'python', 'xla_flags'} of this
+    process; 'device_kind' is the accelerator's model (e.g. 'NVIDIA H200')."""
     import jax
     return {'cpu': cpu_name(), 'cores': os.cpu_count(), 'jax': jax.__version__,
-            'devices': [str(d) for d in jax.devices()], 'python': platform.python_version(),
+            'devices': [str(d) for d in jax.devices()],
+            'device_kind': jax.devices()[0].device_kind, 'python': platform.python_version(),
             'xla_flags': os.environ.get('XLA_FLAGS', '')}
 
 
 def describe(info):
-    """`machine()` in one line, with the cores this process may use where they are fewer."""
+    """`machine()` in one line, with the cores this process may use where they are fewer and
+    the accelerator's model where there is one (a CPU's line is unchanged, so that results
+    recorded before still match it)."""
     cores = len(os.sched_getaffinity(0))
+    kind = '' if info['device_kind'] == 'cpu' else f'{info["device_kind"]} '
     return (f'{info["cpu"]}, {info["cores"]} cores'
             + (f' ({cores} used)' if cores < info['cores'] else '')
-            + f', JAX {info["jax"]} on {info["devices"][0]}, Python {info["python"]}')
+            + f', JAX {info["jax"]} on {kind}{info["devices"][0]}, Python {info["python"]}')
 
 
 def commit():

@@ -57,7 +57,7 @@ def markdown(result):
         'on one device. Speedup: the largest device count against 1 device.',
         '',
         f'Machine: {info["cpu"]}, {info["cores"]} cores; JAX {info["jax"]}; devices: '
-        f'{len(info["devices"])} x {result["platform"]}. Written by '
+        f'{len(info["devices"])} x {info["device_kind"]}. Written by '
         f'`benchmarks/kip_scaling.py`; medians of {result["repeats"]} timings (of the '
         'steps in the table) per cell, one run.',
         '',

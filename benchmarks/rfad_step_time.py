@@ -69,7 +69,7 @@ def markdown(result):
         '# RFAD against exact KIP: time per distillation step',
         '',
         f'Machine: {info["cpu"]}, {info["cores"]} cores; JAX {info["jax"]} on '
-        f'{", ".join(info["devices"])}. Written by `benchmarks/rfad_step_time.py`; one run; '
+        f'{info["device_kind"]} ({", ".join(info["devices"])}). Written by `benchmarks/rfad_step_time.py`; one run; '
         f'medians of {result["repeats"]} (exact) and {max(result["repeats"], 5)} (RFAD) timed '
         'steps after a compiled warm-up step.',
         '',
@@ -106,10 +106,12 @@ def main(argv=None):
                         help='timed exact-KIP steps per size (RFAD: at least 5)')
     parser.add_argument('--results', default=os.path.join(HERE, 'results'))
     args = parser.parse_args(argv)
-    result = {'machine': machine(), 'repeats': args.repeats,
-              'rows': [measure(s, t, args.repeats) for s, t in SIZES]}
-    write_results(os.path.join(args.results, f'rfad_step_time_{device_tag(jax.devices()[0])}'),
-                  result, markdown(result))
+    result = {'machine': machine(), 'repeats': args.repeats, 'rows': []}
+    path = os.path.join(args.results, f'rfad_step_time_{device_tag(jax.devices()[0])}')
+    for support, targets in SIZES:
+        result['rows'].append(measure(support, targets, args.repeats))
+        # Written after each size: a run stopped at its time limit keeps what it measured.
+        write_results(path, result, markdown(result))
     return 0
 
 
