@@ -37,10 +37,17 @@ def describe(info):
     the accelerator's model where there is one (a CPU's line is unchanged, so that results
     recorded before still match it)."""
     cores = len(os.sched_getaffinity(0))
-    kind = '' if info['device_kind'] == 'cpu' else f'{info["device_kind"]} '
     return (f'{info["cpu"]}, {info["cores"]} cores'
             + (f' ({cores} used)' if cores < info['cores'] else '')
-            + f', JAX {info["jax"]} on {kind}{info["devices"][0]}, Python {info["python"]}')
+            + f', JAX {info["jax"]} on {device_name(info, info["devices"][0])}, '
+            f'Python {info["python"]}')
+
+
+def device_name(info, device):
+    """`device` ('cuda:0') with the accelerator's model before it where `info` (a recorded
+    `machine()`) has one; results recorded before the model was kept show the device alone."""
+    kind = info.get('device_kind', 'cpu')
+    return device if kind == 'cpu' else f'{kind} ({device})'
 
 
 def commit():

@@ -21,7 +21,7 @@ import resource
 import sys
 import time
 
-from _common import cpu_name, device_tag, run_json, write_results
+from _common import cpu_name, device_name, device_tag, run_json, write_results
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 IMPLEMENTATIONS = ('neural_tangents', 'fast')
@@ -134,7 +134,7 @@ def markdown(r):
     lines = [
         '# Fast ConvNet kernel vs neural-tangents',
         '',
-        f'Machine: {m["cpu"]}, {m["cores"]} cores; JAX {m["jax"]} on {m["device_kind"]} (`{m["device"]}`). '
+        f'Machine: {m["cpu"]}, {m["cores"]} cores; JAX {m["jax"]} on `{device_name(m, m["device"])}`. '
         f'{r["date"]}. Written by `benchmarks/convnet_kernel.py`.',
         f'Problem: {r["problem"]}; W_std = sqrt(2), b_std = 0.1. Entries are image pairs; '
         'each implementation uses its default blocking; medians of the timed runs after '

@@ -31,7 +31,7 @@ import jax  # noqa: E402
 from tfkip.distill import distributed, step_kernels  # noqa: E402
 from tfkip.kernels.kernel import KernelConfig, make_kernel_fn  # noqa: E402
 
-from _common import device_tag, machine, write_results  # noqa: E402
+from _common import device_name, device_tag, machine, write_results  # noqa: E402
 from _timing import step_rate  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -57,7 +57,7 @@ def markdown(result):
         'on one device. Speedup: the largest device count against 1 device.',
         '',
         f'Machine: {info["cpu"]}, {info["cores"]} cores; JAX {info["jax"]}; devices: '
-        f'{len(info["devices"])} x {info["device_kind"]}. Written by '
+        f'{len(info["devices"])} x {device_name(info, result["platform"])}. Written by '
         f'`benchmarks/kip_scaling.py`; medians of {result["repeats"]} timings (of the '
         'steps in the table) per cell, one run.',
         '',

@@ -27,7 +27,7 @@ from tfkip.kernels.kernel import KernelConfig, make_kernel_fn  # noqa: E402
 from tfkip.distill.methods.rfad import RFADOptions  # noqa: E402
 from tfkip.distill.methods.rfad.features import make_feature_fn  # noqa: E402
 
-from _common import device_tag, machine, write_results  # noqa: E402
+from _common import device_name, device_tag, machine, write_results  # noqa: E402
 from _timing import step_rate  # noqa: E402
 from rows import PRESETS  # noqa: E402
 
@@ -69,7 +69,7 @@ def markdown(result):
         '# RFAD against exact KIP: time per distillation step',
         '',
         f'Machine: {info["cpu"]}, {info["cores"]} cores; JAX {info["jax"]} on '
-        f'{info["device_kind"]} ({", ".join(info["devices"])}). Written by `benchmarks/rfad_step_time.py`; one run; '
+        f'{device_name(info, ", ".join(info["devices"]))}. Written by `benchmarks/rfad_step_time.py`; one run; '
         f'medians of {result["repeats"]} (exact) and {max(result["repeats"], 5)} (RFAD) timed '
         'steps after a compiled warm-up step.',
         '',
