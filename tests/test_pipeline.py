@@ -47,12 +47,24 @@ def test_dataset_is_inferred_from_the_source_name():
     assert dataset_for_source('data/my_images') is None
 
 
+@pytest.mark.parametrize('source,given,factor,method', [
+    ('sklearn:digits', {}, 1, 'dm'), ('tfds:cifar10', {}, 2, 'dm'),
+    ('tfds:cifar10', {'factor': 1}, 1, 'dm'), ('tfds:cifar10', {'method': 'rfad'}, 1, 'rfad')])
+def test_the_preset_multi_forms_32x32_images_and_leaves_other_methods_their_own(
+        source, given, factor, method):
+    from tfkip.pipeline.config import RunConfig
+    distill = RunConfig.from_options({'source': source, 'run_dir': 'r', **given}).distill
+    assert (distill.method, distill.factor) == (method, factor)
+    assert getattr(distill.options, 'dm_siamese', False) == (method == 'dm')
+
+
 def test_run_makes_every_stage_and_a_rerun_resumes(tmp_path, capsys):
     assert run(tmp_path) == 0
     out = capsys.readouterr().out
     run_dir = tmp_path / 'run'
-    # tfkip run's preset: RFAD on the ConvNet family, fixed labels, augmentation.
-    published = 'kip_digits/rfad_convnet_fixedlabels_aug_ipc1'
+    # tfkip run's preset: DM on the ConvNet family (labels fixed), augmentation; 8x8 images
+    # are not multi-formed.
+    published = 'kip_digits/dm_convnet_fixedlabels_aug_ipc1'
     assert f"tfds.load('{published}', data_dir='{run_dir}/tfds')" in out
     report = json.loads((run_dir / 'report.json').read_text())
     assert 0.1 < report['krr_accuracy'] <= 1 and 0 < report['baseline_krr_accuracy'] <= 1
@@ -62,6 +74,7 @@ def test_run_makes_every_stage_and_a_rerun_resumes(tmp_path, capsys):
     assert set(report['seconds_per_stage']) == set(stages.STAGES) - {'report'}
     for name in ('report.md', 'distilled.png', 'curves.png'):
         assert (run_dir / name).stat().st_size > 0
+    assert "The method is `tfkip run`'s preset: DM" in (run_dir / 'report.md').read_text()
     rows = tfds.as_numpy(tfds.load(published, split='train', batch_size=-1,
                                    data_dir=str(run_dir / 'tfds')))
     assert rows['image'].shape == (10, 8, 8, 1)

@@ -26,7 +26,7 @@ from tfkip.transfer.robust import ScoreConfig  # light: no Keras
 
 def build_parser():
     """The parser; `parser.names[command]` lists each command's generated option dests."""
-    from tfkip.pipeline import RUN_DEFAULTS, STAGES
+    from tfkip.pipeline import RUN_DEFAULTS, RUN_FACTOR, RUN_FACTOR_SIDE, STAGES
     from tfds_builders import DATASETS
     parser = options.Parser(prog='tfkip', description='Dataset distillation with infinitely '
                             'wide networks (KIP, RFAD, Label Solve, ...). --debug anywhere: a '
@@ -103,7 +103,9 @@ def build_parser():
                    help=f'stages not to run ({", ".join(STAGES)})')
     parser.names['run'] = (['source', 'tfds_data_dir', 'train_split', 'eval_split', 'run_dir',
                             'dataset', 'skip'] + option_sets.config_args(r, defaults={
-        **RUN_DEFAULTS, 'augmentation': "the dataset's DSA: all six, no flip for digits"})
+        **RUN_DEFAULTS, 'augmentation': "the dataset's DSA: all six, no flip for digits",
+        'factor': f'{RUN_FACTOR} for images of {RUN_FACTOR_SIDE}x{RUN_FACTOR_SIDE} and more, '
+                  'else 1'})
                            + option_sets.transfer_args(r, prefix='transfer_'))
     return parser
 

@@ -7,19 +7,25 @@ from tfkip import _lazy
 # In order; each reads what the ones before it wrote into the run directory.
 STAGES = ('preprocess', 'distill', 'publish', 'transfer', 'baseline', 'report')
 
-# `tfkip run`'s distillation, chosen for what its sets are for: training networks. RFAD on the
-# ConvNet family (exact ConvNet KIP costs ~10 s a step on a CPU), labels fixed and DSA
-# augmentation in the loss (the transformations of the `standard` evaluation, no flips for
-# digits; `RunConfig.from_options` adds them): on scikit-learn's digits at 10 images per class
-# this transferred best of what was measured (BENCHMARKS.md, label handling on digits). Options
-# given on the command line or in a config file override these; `tfkip distill` keeps the
-# library's defaults.
-RUN_DEFAULTS = {'method': 'rfad', 'architecture': 'convnet', 'depth': 3, 'kernel': 'nngp',
-                'loss': 'platt', 'rf_models': 8, 'rf_width': 64, 'steps': 120,
-                'learning_rate': 0.01, 'lr_schedule': 'cosine', 'target_batch_size': 500,
-                'learn_labels': False, 'eval_every': 40}
+# `tfkip run`'s distillation, chosen for what its sets are for: training networks, by pilots
+# on a validation split at the preset's budget (docs/pipeline.md gives the reasons and
+# BENCHMARKS.md the figures). DM on the ConvNet family, matching under DSA's Siamese
+# augmentation (the dataset's groups: no flips for digits; `RunConfig.from_options` adds
+# them), each stored image `RUN_FACTOR` x `RUN_FACTOR` sub-images where the images are
+# `RUN_FACTOR_SIDE` pixels a side or more. Options given on the command line or in a config
+# file override these; another --method drops the ones that are DM's; `tfkip distill` keeps
+# the library's defaults.
+RUN_DEFAULTS = {'method': 'dm', 'architecture': 'convnet', 'depth': 3, 'kernel': 'nngp',
+                'dm_siamese': True, 'steps': 300, 'learning_rate': 0.01,
+                'lr_schedule': 'cosine', 'target_batch_size': 500, 'eval_every': 100}
+RUN_FACTOR, RUN_FACTOR_SIDE = 2, 32
+# What the report says of the preset.
+PRESET_REASON = ('DM with Siamese DSA matched RFAD on 8x8 digits and led it on CIFAR-10 in '
+                 'pilots at equal time, and storing four 16x16 sub-images in each 32x32 '
+                 'image (IDM\'s multi-formation) led storing one')
 
 _MODULES = {'RunConfig': 'config', 'load_config_file': 'config', 'run': 'stages'}
-__all__ = ['STAGES'] + sorted(_MODULES)
+__all__ = ['PRESET_REASON', 'RUN_DEFAULTS', 'RUN_FACTOR', 'RUN_FACTOR_SIDE',
+           'STAGES'] + sorted(_MODULES)
 
 __getattr__ = _lazy.attributes(__name__, _MODULES)

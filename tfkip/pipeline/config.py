@@ -14,7 +14,7 @@ from tfkip.distill.config import DistillConfig
 from tfkip.errors import TfkipError
 from tfkip.options import ALIASES, pick
 from tfkip.preprocess import PreprocessConfig
-from tfkip.pipeline import RUN_DEFAULTS, STAGES
+from tfkip.pipeline import RUN_DEFAULTS, RUN_FACTOR, RUN_FACTOR_SIDE, STAGES
 from tfkip.transfer.robust import ScoreConfig
 from tfkip.transfer.train import PROTOCOLS, TransferConfig, protocols
 
@@ -58,14 +58,15 @@ class RunConfig:
         named after), skip, the splits, every DistillConfig / KernelConfig / method /
         PreprocessConfig option, transfer_protocol and transfer_<TransferConfig field>, and
         transfer_scores and transfer_<ScoreConfig field>.
-        Without `augmentation`, methods whose loss takes it get the dataset's DSA groups."""
+        Without `augmentation`, methods whose loss takes it get the dataset's DSA groups;
+        without `factor`, the preset's method stores `RUN_FACTOR` x `RUN_FACTOR` sub-images
+        in each image of a dataset whose images are `RUN_FACTOR_SIDE` a side or more."""
         from tfkip.distill import methods
         from tfkip.publish import augmentation, builder_class, dataset_for_source
         values = {k: v for k, v in values.items() if v is not None}
         method = methods.get(values.get('method', RUN_DEFAULTS['method']))
         others = {k for k, (owner, _) in methods.option_fields().items() if owner is not method}
-        if RUN_DEFAULTS['loss'] not in method.losses:  # the preset's loss is RFAD's
-            others.add('loss')
+        preset = method.name == RUN_DEFAULTS['method']
         values = {**{k: v for k, v in RUN_DEFAULTS.items() if k not in others}, **values}
         for name in ('source', 'run_dir'):
             if name not in values:
@@ -75,7 +76,9 @@ class RunConfig:
         if dataset is None:
             raise TfkipError(f'cannot tell which kip_* dataset {values["source"]} is; give '
                              '--dataset')
-        builder_class(dataset)  # an unknown name stops here, before any stage runs
+        side = min(builder_class(dataset).IMAGE_SHAPE[:2])  # an unknown name stops here
+        if preset and 'factor' not in values and side >= RUN_FACTOR_SIDE:
+            values['factor'] = RUN_FACTOR
         distill = DistillConfig.from_options(values)
         if 'augmentation' not in values and distill.algorithm.augments:
             distill = dataclasses.replace(distill, augmentation=augmentation(dataset))

@@ -13,6 +13,7 @@ import os
 import numpy as np
 
 from tfkip._io import atomic_path, write_text
+from tfkip.pipeline import PRESET_REASON, RUN_DEFAULTS
 
 MAX_PER_CLASS = 10  # images per class row in distilled.png
 
@@ -93,6 +94,15 @@ def _transfer_rows(s):
     return rows, verdicts
 
 
+def _method_note(d):
+    """Whether the run took `tfkip run`'s preset method, and why the preset is what it is."""
+    preset = RUN_DEFAULTS['method']
+    if d['method'] == preset:
+        return f"The method is `tfkip run`'s preset: {PRESET_REASON} (docs/pipeline.md)."
+    return (f"The method was chosen by this run's options; `tfkip run`'s preset is "
+            f"{preset.upper()} (docs/pipeline.md says why).")
+
+
 def _markdown(s):
     c = s['config']
     d = c['distill']
@@ -108,6 +118,8 @@ def _markdown(s):
         f'{d["kernel"]["architecture"]} depth {d["kernel"]["depth"]} '
         f'{d["kernel"]["kernel"].upper()} kernel, {s["steps"]} steps. Full configuration: '
         '`report.json`.',
+        '',
+        _method_note(d),
         '',
         '| | distilled set | random real subset of the same size |',
         '|---|---|---|',
