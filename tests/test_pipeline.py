@@ -48,9 +48,9 @@ def test_dataset_is_inferred_from_the_source_name():
 
 
 @pytest.mark.parametrize('source,given,factor,method', [
-    ('sklearn:digits', {}, 1, 'dm'), ('tfds:cifar10', {}, 2, 'dm'),
+    ('sklearn:digits', {}, 1, 'dm'), ('tfds:cifar10', {}, 2, 'dm'), ('tfds:mnist', {}, 2, 'dm'),
     ('tfds:cifar10', {'factor': 1}, 1, 'dm'), ('tfds:cifar10', {'method': 'rfad'}, 1, 'rfad')])
-def test_the_preset_multi_forms_32x32_images_and_leaves_other_methods_their_own(
+def test_the_preset_multi_forms_28x28_images_and_up_and_leaves_other_methods_their_own(
         source, given, factor, method):
     from tfkip.pipeline.config import RunConfig
     distill = RunConfig.from_options({'source': source, 'run_dir': 'r', **given}).distill

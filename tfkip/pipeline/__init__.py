@@ -18,11 +18,12 @@ STAGES = ('preprocess', 'distill', 'publish', 'transfer', 'baseline', 'report')
 RUN_DEFAULTS = {'method': 'dm', 'architecture': 'convnet', 'depth': 3, 'kernel': 'nngp',
                 'dm_siamese': True, 'steps': 300, 'learning_rate': 0.01,
                 'lr_schedule': 'cosine', 'target_batch_size': 500, 'eval_every': 100}
-RUN_FACTOR, RUN_FACTOR_SIDE = 2, 32
+RUN_FACTOR, RUN_FACTOR_SIDE = 2, 28
 # What the report says of the preset.
 PRESET_REASON = ('DM with Siamese DSA matched RFAD on 8x8 digits and led it on CIFAR-10 in '
-                 'pilots at equal time, and storing four 16x16 sub-images in each 32x32 '
-                 'image (IDM\'s multi-formation) led storing one')
+                 'pilots at equal time, and storing four sub-images of half the side in each '
+                 'image of 28x28 or more (IDM\'s multi-formation) led storing one on CIFAR-10 '
+                 'and MNIST')
 
 _MODULES = {'RunConfig': 'config', 'load_config_file': 'config', 'run': 'stages'}
 __all__ = ['PRESET_REASON', 'RUN_DEFAULTS', 'RUN_FACTOR', 'RUN_FACTOR_SIDE',
