@@ -26,9 +26,10 @@ def machine():
     """{'cpu', 'cores', 'jax', 'devices', 'device_kind', 'python', 'xla_flags'} of this
     process; 'device_kind' is the accelerator's model (e.g. 'NVIDIA H200')."""
     import jax
+    devices = jax.devices()
     return {'cpu': cpu_name(), 'cores': os.cpu_count(), 'jax': jax.__version__,
-            'devices': [str(d) for d in jax.devices()],
-            'device_kind': jax.devices()[0].device_kind, 'python': platform.python_version(),
+            'devices': [str(d) for d in devices], 'device_kind': devices[0].device_kind,
+            'python': platform.python_version(),
             'xla_flags': os.environ.get('XLA_FLAGS', '')}
 
 

@@ -71,7 +71,8 @@ def worker(implementation, kernel, images, repeats):
         'grad_s': grad_s, 'grad_images': rows, 'grad_entries_per_s': rows ** 2 / grad_s,
         'peak_bytes': int(peak), 'peak_kind': 'device' if stats else 'resident set',
         'block': np.asarray(value(x1[:4], x2[:4]), np.float64).tolist(),
-        'device': str(device), 'device_kind': device.device_kind, 'platform': device.platform, 'tag': device_tag(device),
+        'device': str(device), 'device_kind': device.device_kind,
+        'platform': device.platform, 'tag': device_tag(device),
         'jax': jax.__version__}))
 
 
@@ -119,7 +120,8 @@ def main(argv=None):
 
 
 def _machine(run):
-    return {'device': run['device'], 'device_kind': run['device_kind'], 'jax': run['jax'], 'cores': os.cpu_count(),
+    return {'device': run['device'], 'device_kind': run['device_kind'], 'jax': run['jax'],
+            'cores': os.cpu_count(),
             'python': platform.python_version(), 'cpu': cpu_name()}
 
 
@@ -134,7 +136,8 @@ def markdown(r):
     lines = [
         '# Fast ConvNet kernel vs neural-tangents',
         '',
-        f'Machine: {m["cpu"]}, {m["cores"]} cores; JAX {m["jax"]} on `{device_name(m, m["device"])}`. '
+        f'Machine: {m["cpu"]}, {m["cores"]} cores; JAX {m["jax"]} on '
+        f'`{device_name(m, m["device"])}`. '
         f'{r["date"]}. Written by `benchmarks/convnet_kernel.py`.',
         f'Problem: {r["problem"]}; W_std = sqrt(2), b_std = 0.1. Entries are image pairs; '
         'each implementation uses its default blocking; medians of the timed runs after '

@@ -69,7 +69,8 @@ def markdown(result):
         '# RFAD against exact KIP: time per distillation step',
         '',
         f'Machine: {info["cpu"]}, {info["cores"]} cores; JAX {info["jax"]} on '
-        f'{device_name(info, ", ".join(info["devices"]))}. Written by `benchmarks/rfad_step_time.py`; one run; '
+        f'{device_name(info, ", ".join(info["devices"]))}. Written by '
+        '`benchmarks/rfad_step_time.py`; one run; '
         f'medians of {result["repeats"]} (exact) and {max(result["repeats"], 5)} (RFAD) timed '
         'steps after a compiled warm-up step.',
         '',
