@@ -2,12 +2,13 @@
 
 On the H200 the exact-KIP step at 100 support images and 100 targets (32x32x3, depth-3
 ConvNet NNGP) did not finish compiling in 140 s (results/accelerator_check_nvidia_h200.md),
-while at 10 support images it ran in 0.01 s. At 100 images the kernel matrices pass
-`pairs_per_block` and are assembled from blocks (`tfkip.kernels.blocks.blocked`: nested
-`lax.map` under `jax.checkpoint`), each block as large as a quarter of an accelerator's
-memory allows. This measures, each case in a fresh process under a time limit, how long the
-step takes to compile and to run with the block size chosen from memory ("auto") and with
-capped ones (`KernelConfig.block_size`), and with XLA's GPU autotuning off.
+while at 10 support images it ran in 0.01 s. At 100 images the kernel matrices pass the
+pairs a block holds and are assembled from blocks (`tfkip.kernels.blocks.blocked`: nested
+`lax.map` under `jax.checkpoint`). This measures, each case in a fresh process under a time
+limit, how long the step takes to compile and to run with the block `pairs_per_block` chose
+("auto": then a quarter of an accelerator's memory) and with capped ones
+(`KernelConfig.block_size`), and with XLA's GPU autotuning off. From its H200 table the
+library caps an accelerator's blocks at 256 pairs, so "auto" now runs the 16x16 case.
 
     python benchmarks/kernel_blocks.py [--limit SECONDS]
 
@@ -79,7 +80,9 @@ def markdown(result):
         'One step: the exact depth-3 ConvNet NNGP of 32x32x3 images, KRR solve, loss, '
         'gradient with respect to the support images and labels, Adam update (as in '
         '`rfad_step_time.py`). Blocks: the kernel is assembled from blocks of at most this '
-        'many image pairs where the support x (support + targets) pairs exceed it.',
+        'many image pairs where the support x (support + targets) pairs exceed it; "auto": '
+        "`pairs_per_block`'s choice when the case ran (a quarter of the memory until this "
+        'table capped it at 256 pairs).',
         '',
         '| case | support | targets | pairs/block | compile | step | peak memory |',
         '|---|---|---|---|---|---|---|',

@@ -106,6 +106,26 @@ def test_block_size_comes_from_the_memory_budget():
     assert convnet_fast.pairs_per_block(large, 8) <= convnet_fast.pairs_per_block(large, 4)
 
 
+class _Accelerator:
+    """A device as `pairs_per_block` sees it: a platform and its memory limit."""
+    platform = 'gpu'
+
+    def __init__(self, bytes_limit):
+        self.bytes_limit = bytes_limit
+
+    def memory_stats(self):
+        return {'bytes_limit': self.bytes_limit}
+
+
+def test_accelerator_blocks_stop_at_the_pairs_xla_compiles_quickly():
+    large = convnet_fast.Plan.make((32, 32), 3)
+    big = _Accelerator(139 * 2 ** 30)  # an H200: a quarter of it holds ~2,500 such pairs
+    assert convnet_fast.pairs_per_block(large, 4, big) == convnet_fast._ACCELERATOR_MAX_PAIRS
+    small = _Accelerator(2 ** 30)  # where memory is the tighter bound, it decides
+    assert 1 <= convnet_fast.pairs_per_block(large, 4, small) < (
+        convnet_fast._ACCELERATOR_MAX_PAIRS)
+
+
 def _vjps_agree(fast, reference, x, seed=1):
     """fast and reference give the same values and the same vector-Jacobian products."""
     y, vjp = jax.vjp(fast, *x)

@@ -99,13 +99,19 @@ class Plan:
 _ARRAYS_PER_PAIR = 12
 # On CPU the kernel is bound by memory traffic and blocks beyond the caches run slower
 # (32x32, depth 3, 2-core EPYC: 2x2 to 4x4 pairs fastest, 8x8 ~1.4x slower), so the
-# CPU budget is small; accelerators take a quarter of their memory.
+# CPU budget is small. On an accelerator blocks of 64 to 1,024 pairs step within 20% of each
+# other, but XLA's GPU autotuner compiles larger ones for minutes (32x32, depth 3, H200: 256
+# pairs 72 s and fastest, 1,024 and the 2,545 a quarter of its memory held not done in 80 s;
+# benchmarks/results/kernel_blocks_nvidia_h200.md), so blocks there stop at 256 pairs or a
+# quarter of the memory, whichever is less.
 _CPU_BUDGET_BYTES = 256 * 2 ** 20
 _ACCELERATOR_FRACTION = 0.25
+_ACCELERATOR_MAX_PAIRS = 256
 
 
 def pairs_per_block(plan, itemsize, device=None):
-    """Image pairs per kernel block whose working set fits the memory budget.
+    """Image pairs per kernel block whose working set fits the memory budget (on an
+    accelerator, at most `_ACCELERATOR_MAX_PAIRS`).
 
     Args:
       plan: a Plan.
@@ -117,9 +123,11 @@ def pairs_per_block(plan, itemsize, device=None):
     """
     device = device or jax.devices()[0]
     stats = device.memory_stats() if device.platform != 'cpu' else None
-    budget = (stats['bytes_limit'] * _ACCELERATOR_FRACTION if stats and 'bytes_limit' in stats
+    on_accelerator = bool(stats and 'bytes_limit' in stats)
+    budget = (stats['bytes_limit'] * _ACCELERATOR_FRACTION if on_accelerator
               else _CPU_BUDGET_BYTES)
-    return max(1, int(budget // (plan.entries_per_pair() * itemsize * _ARRAYS_PER_PAIR)))
+    pairs = int(budget // (plan.entries_per_pair() * itemsize * _ARRAYS_PER_PAIR))
+    return max(1, min(pairs, _ACCELERATOR_MAX_PAIRS) if on_accelerator else pairs)
 
 
 def _valid(radius, size):
