@@ -37,6 +37,7 @@ CASES = (
     ('S=100, 16x16 pairs, autotune off', 100, 100, 16, OFF),
     ('S=100, 32x32 pairs, autotune off', 100, 100, 32, OFF),
     ('S=100, T=500, 16x16 pairs, autotune off', 100, 500, 16, OFF),
+    ('S=100, auto, capped at 256 pairs', 100, 100, None, ''),
 )
 
 
