@@ -256,24 +256,35 @@ def _pct(x, std=None):
     return '-' if x is None else f'{100 * x:.2f}%' + ('' if std is None else f' ± {100 * std:.2f}')
 
 
+def _checks(entries):
+    """Seconds of the held-out checks among history `entries` (0 where not timed: rows
+    recorded before checks were timed apart count them in their steps)."""
+    return sum(e.get('eval_seconds', 0.0) for e in entries)
+
+
 def _step_seconds(r):
-    """Seconds a step (with its share of the held-out checks; another tool's as it measured
-    them), or None where not recorded."""
+    """Seconds a step (with its share of the held-out checks where they were not timed
+    apart; another tool's as it measured them), or None where not recorded."""
     if 'step_seconds' in r:
         return r['step_seconds']
     h = [e for e in r['history'] if e.get('seconds') is not None]
-    return (h[-1]['seconds'] - h[0]['seconds']) / (h[-1]['step'] - h[0]['step']) if (
-        len(h) > 1 and h[-1]['step'] > h[0]['step']) else None
+    return (h[-1]['seconds'] - h[0]['seconds'] - _checks(h[1:])) / (
+        h[-1]['step'] - h[0]['step']) if len(h) > 1 and h[-1]['step'] > h[0]['step'] else None
 
 
 def _distill_time(r):
+    """The steps' minutes, then (+) the held-out checks' where timed apart and the final KRR
+    on the full test split."""
     if r['distill_seconds'] is None:
         return None
-    steps, total = (r['history'][-1].get('seconds') if r['history'] else None), r['distill_seconds']
-    if steps is None:
+    timed, total = (r['history'][-1].get('seconds') if r['history'] else None), r['distill_seconds']
+    if timed is None:
         return f'{total / 60:.1f} min'
-    # A row resumed before the artifact counted earlier processes has total < steps.
-    return f'{steps / 60:.1f} min' + (f' (+{(total - steps) / 60:.1f})' if total >= steps else '')
+    checks = _checks(r['history'])
+    steps = timed - checks
+    # A row resumed before the artifact counted earlier processes has total < timed.
+    return f'{steps / 60:.1f} min' + (f' (+{checks / 60:.1f} checks)' if checks else '') + (
+        f' (+{(total - timed) / 60:.1f})' if total >= timed else '')
 
 
 def _target(r, suite):
@@ -380,8 +391,9 @@ def benchmarks_md(recorded):
     lines = ['# Benchmarks', '', 'Written by `benchmarks/run.py` from '
              '`benchmarks/results/benchmarks.json`; [docs/benchmarks.md](docs/benchmarks.md) '
              'says how to rerun a row. Accuracy is on the full test split; ± is the std over '
-             'networks (seeds). "distill time": the steps with their held-out checks, then '
-             '(+) the final KRR on the full test split. Rows whose random subset is the same '
+             'networks (seeds). "distill time": the steps (with their held-out checks in rows '
+             'recorded before the checks were timed apart), then (+) the checks and the final '
+             'KRR on the full test split. Rows whose random subset is the same '
              'images under the same evaluation share its networks.', '',
              *[f'- [{t}](#{_anchor(t)})' for t in titles], '']
     for name, suite in SUITES.items():

@@ -125,6 +125,11 @@ out['beside'] = run.beside_peers([
     result('dm, factor 2', 'here', 0.40, 'dm', history=timed(5.0)),
     result('dm', 'elsewhere', 0.28, 'dm', history=timed(4.0)),
     result('frepo', 'here', 0.30, 'frepo', history=timed(4.0))])
+# The held-out checks, timed apart, are not the steps' time.
+checked = {'distill_seconds': 20.0, 'history': [
+    {'step': 0, 'seconds': 2.0, 'eval_seconds': 2.0},
+    {'step': 10, 'seconds': 17.0, 'eval_seconds': 3.0}]}
+out['checked'] = [run._distill_time(checked), run._step_seconds(checked)]
 print(json.dumps(out))
 '''
 
@@ -172,3 +177,5 @@ def test_a_row_runs_resumes_and_shares_its_random_subset(tmp_path):
     # Beside the authors' code: tfkip's rows of its method, cell and machine, with ratios.
     assert [line for line in out['beside'] if line.startswith('| dm')] == [
         '| dm, factor 2 | 40.00% ± 1.00 | 1.60 | 0.50 | 0.25 |']
+    # 17 s to the last check, 5 of them checking, 3 more for the final KRR.
+    assert out['checked'] == ['0.2 min (+0.1 checks) (+0.1)', 1.2]

@@ -61,6 +61,8 @@ def test_distill_learns_and_reports(train_data, test_data):
     assert result.images.shape == (3, 8, 8, 1) and result.labels.shape == (3, 3)
     assert result.metadata.steps == 6
     assert [h['step'] for h in result.metadata.history] == [0, 3, 6]  # from the start
+    # Each check timed apart from the steps, inside the run's time.
+    assert all(0 <= h['eval_seconds'] <= h['seconds'] for h in result.metadata.history)
     assert result.metadata.metrics['accuracy'] == 1.0
     assert result.metadata.class_names == ['c0', 'c1', 'c2']
 
