@@ -43,7 +43,7 @@ class Metadata:
       steps: the steps run.
       hparams: the kernel's {'W_std', 'b_std'} at the end.
       history: the held-out evaluations, [{'step', 'loss', 'eval_accuracy', 'eval_mse',
-        'seconds' since the run began}].
+        'seconds' since the run began, 'eval_seconds' the evaluation took}].
       losses: [{'step', 'loss'}], every `log_every` steps.
       metrics: the final KRR metrics on the held-out split ({'accuracy', 'mse', ...}).
       metrics_before_label_solve: the same before a final Label Solve.
