@@ -251,7 +251,9 @@ def train_and_evaluate(config, images, soft_labels, test_images, test_labels, *,
         if config.augmentation:
             model = keras.Sequential([keras.Input(images.shape[1:]),
                                       DSAugment(config.augmentation, seed=seed), model])
-        model.compile(optimizer=_optimizer(config, steps), loss=loss)
+        # XLA: Keras leaves it off on a CPU ('auto'); on, the standard protocol's step at 400
+        # images of 32x32 took 0.46 s against 0.92 on 2 cores.
+        model.compile(optimizer=_optimizer(config, steps), loss=loss, jit_compile=True)
         model.fit(_dataset(images, targets, min(config.batch_size, len(images)), seed),
                   epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0)
         predictions = model.predict(test_x, batch_size=500, verbose=0).argmax(1)
