@@ -42,7 +42,8 @@ CASES = (
 
 
 def case(support, targets, block_size, repeats):
-    """{'compile_s', 'step_s', 'max_pairs'} of one exact-KIP step (this process)."""
+    """{'compile_s', 'step_s', 'max_pairs', 'peak_bytes', ...} of one exact-KIP step (this
+    process)."""
     from tfkip._runtime import configure_xla_cpu
     configure_xla_cpu()
     import jax
@@ -59,11 +60,12 @@ def case(support, targets, block_size, repeats):
                               config.initial_hparams(), support, targets, SHAPE,
                               repeats=repeats)
     total = time.perf_counter() - start
+    device = jax.devices()[0]
     # The warm-up step is compile and one run: less the timed steps, less one more.
     return {'compile_s': total - sum(1 / t for t in timings) - 1 / rate, 'step_s': 1 / rate,
             'max_pairs': block_size ** 2 if block_size else pairs_per_block(plan, 4),
-            'device': str(jax.devices()[0]), 'repeats': repeats,
-            'peak_bytes': (jax.devices()[0].memory_stats() or {}).get('peak_bytes_in_use'),
+            'device': str(device), 'repeats': repeats,
+            'peak_bytes': (device.memory_stats() or {}).get('peak_bytes_in_use'),
             'numpy': np.__version__}
 
 
@@ -75,8 +77,8 @@ def markdown(result):
         '',
         f'Machine: {info["cpu"]}, {info["cores"]} cores; JAX {info["jax"]} on '
         f'{device_name(info, info["devices"][0])}. Written by `benchmarks/kernel_blocks.py`; '
-        'each case in a fresh process under a time limit; '
-        'compile: the time to the end of the warm-up step less one step; step: the median of the timed steps.',
+        'each case in a fresh process under a time limit; compile: the time to the end of '
+        'the warm-up step less one step; step: the median of the timed steps.',
         '',
         'One step: the exact depth-3 ConvNet NNGP of 32x32x3 images, KRR solve, loss, '
         'gradient with respect to the support images and labels, Adam update (as in '

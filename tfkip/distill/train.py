@@ -214,9 +214,10 @@ def _run_steps(config, train, params, eval_data, workdir, log, progress, run_eva
         per class a check can cost minutes); returns its metrics."""
         start = time.time()
         result = run_eval(params, eval_images, eval_labels)
+        end = time.time()
         history.append({'step': step, 'loss': loss, 'eval_accuracy': result['accuracy'],
-                        'eval_mse': result['mse'], 'seconds': time.time() - clock,
-                        'eval_seconds': time.time() - start})
+                        'eval_mse': result['mse'], 'seconds': end - clock,
+                        'eval_seconds': end - start})
         return result
 
     first = int(state.step)
