@@ -14,7 +14,9 @@
 # if JAX sees no accelerator; a benchmark that fails or runs out of time is reported and the
 # others still run (exit status 1); one out of time prints its Python stack first (SIGABRT to
 # faulthandler), so a hang shows where it was. Arguments name benchmarks to run alone
-# (e.g. `kip_scaling rfad_step_time`); none: all three.
+# (e.g. `kip_scaling rfad_step_time`); none: all three. `--networks DIR` instead trains the
+# benchmark rows' networks that `run.py --jobs DIR` wrote (device_networks.py), carry=['.whl',
+# 'DIR'], their weights to $OUT.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if compgen -G '.whl/*.whl' > /dev/null; then
@@ -27,6 +29,9 @@ export PYTHONPATH="$PWD:${PYTHONPATH:-}" PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PR
 python3 -c "import jax, sys; d = jax.devices(); print('JAX', jax.__version__, d)
 sys.exit(d[0].platform == 'cpu' and 'accelerator_check: JAX sees no accelerator, only the CPU')" \
   || exit 1
+if [ "${1:-}" = --networks ]; then
+  KERAS_BACKEND=jax exec python3 benchmarks/device_networks.py "$2" "$OUT"
+fi
 status=0
 bench() {  # seconds, script, arguments...
   local limit=$1

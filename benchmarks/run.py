@@ -62,27 +62,59 @@ def _read_back(value):
     return json.loads(json.dumps(value, default=str))
 
 
-def _networks(evaluation, images, labels, test, path, what, log):
+@dataclasses.dataclass(frozen=True)
+class Elsewhere:
+    """Networks trained on another machine (`device_networks.py`): `jobs`, a folder the
+    missing seeds' sets go to instead of training here; `weights`, a folder of the weights
+    trained there, tested here."""
+    jobs: str | None = None
+    weights: str | None = None
+
+
+def _networks(evaluation, images, labels, test, path, what, log, elsewhere=Elsewhere()):
     """{'mean', 'std', 'accuracies'} of `evaluation`'s networks on (images, labels), one seed
     at a time, each accuracy saved as soon as it is measured to a file named after the
     evaluation (its seeds aside: more seeds add to the file) and the data, so that another
-    set or protocol never reads it back."""
+    set or protocol never reads it back; with 'trained_on', the machines of those trained
+    `elsewhere`. None where seeds went to `elsewhere.jobs` instead."""
+    import device_networks
     from tfkip.pipeline.stages import train_on_set
+    from tfkip.transfer.train import build_network, test_accuracy
     digest = hashlib.sha256(json.dumps(_read_back(_departures(evaluation)), sort_keys=True
                                        ).encode())
     for array in (images, labels):
         digest.update(np.ascontiguousarray(array, np.float32).tobytes())
     path = f'{path}.{digest.hexdigest()[:12]}.json'
+    name = os.path.basename(path)[:-len('.json')]
     done = json.load(open(path)) if os.path.exists(path) else {}
+    waiting = False
     for seed in evaluation.seeds:
-        if str(seed) not in done:
+        if str(seed) in done:
+            continue
+        found = elsewhere.weights and device_networks.trained(elsewhere.weights, name, seed)
+        if found:
+            model = build_network(evaluation, images.shape[1:], labels.shape[1], seed,
+                                  'convnet')
+            model.set_weights(found[0])
+            done[str(seed)] = test_accuracy(model, test.images, test.labels)
+            done.setdefault('trained_on', {})[str(seed)] = found[1]
+            log(f'{what}: seed {seed} (trained on {found[1]}): {done[str(seed)]:.4f}')
+        elif elsewhere.jobs:
+            device_networks.add_job(elsewhere.jobs, name, evaluation, images, labels, seed)
+            waiting = True
+            continue
+        else:
             result = train_on_set((dataclasses.replace(evaluation, seeds=(seed,)),), images,
                                   labels, test, 'convnet', log, what)['results'][0]
             done[str(seed)] = result['accuracies'][0]
-            write_text(path, json.dumps(done))
+        write_text(path, json.dumps(done))
+    if waiting:
+        log(f'{what}: seeds written to {elsewhere.jobs}')
+        return None
     accuracies = [done[str(s)] for s in evaluation.seeds]
+    machines = sorted({done.get('trained_on', {}).get(str(s)) for s in evaluation.seeds} - {None})
     return {'mean': float(np.mean(accuracies)), 'std': float(np.std(accuracies)),
-            'accuracies': accuracies}
+            'accuracies': accuracies, **({'trained_on': machines} if machines else {})}
 
 
 def _departures(evaluation):
@@ -116,11 +148,12 @@ def _same_start(a, b):
                 for k in ('seed', 'kernel')))
 
 
-def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores=None):
+def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores=None,
+            elsewhere=Elsewhere()):
     """Distils `row`'s set (or reads it back from `sets`) and evaluates it, on the test split
     or (`validation`) on a tenth of the training split held out, with its evaluation's first
-    `seeds` seeds (None: all), and (`scores`, a ScoreConfig) DD-Ranking's robust scores; its
-    result."""
+    `seeds` seeds (None: all), and (`scores`, a ScoreConfig) DD-Ranking's robust scores, the
+    networks trained here or `elsewhere`; its result (None: seeds went to `elsewhere.jobs`)."""
     from tfkip.distill.sampling import hold_out
     from tfkip.distill.train import evaluate_start
     from tfkip.formats import distilled_set
@@ -130,7 +163,7 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
     source, prep = DATASETS[row.dataset]
     source = source if ':' in source else os.path.join(data, source)
     if row.external or row.published:
-        return _external_row(row, source, sets, log, seeds, ran_at, scores)
+        return _external_row(row, source, sets, log, seeds, ran_at, scores, elsewhere)
     train, test, stats, prepared = stages.load_data(source, prep)
     if validation:
         train, test = hold_out(train)
@@ -149,7 +182,7 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
         'method': row.key[-1], 'distill_config': _read_back(config.to_dict()),
         'evaluation': evaluation and _read_back(dataclasses.asdict(evaluation)),
         'distill_seconds': meta.wall_time_s, 'distill_steps': meta.steps,
-        'history': meta.history, 'krr_accuracy': meta.metrics['accuracy'],
+        'history': meta.history, 'krr_accuracy': meta.metrics.get('accuracy'),
         'extra': {**meta.extra, **({'krr_before_label_solve_accuracy':
                                     meta.metrics_before_label_solve['accuracy']}
                                    if meta.metrics_before_label_solve else {})},
@@ -159,27 +192,27 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
                    and r.get('random') and r['distill_config'] and _same_start(r, result)),
                   None)
     images, labels, krr = evaluate_start(config, train, test)
-    result['random_krr_accuracy'] = krr['accuracy']
+    result['random_krr_accuracy'] = krr and krr['accuracy']
     if evaluation:
         set_images, set_labels = made.training_set()
         result['distilled'] = _networks(evaluation, set_images, set_labels, test,
-                                        base + '.networks', 'distilled', log)
+                                        base + '.networks', 'distilled', log, elsewhere)
         if not is_one_hot(set_labels):  # learned labels: their argmax too, as DD-Ranking does
             hard = np.eye(set_labels.shape[1], dtype=np.float32)[set_labels.argmax(1)]
             result['hard'] = _networks(evaluation, set_images, hard, test, base + '.hard',
-                                       'argmax labels', log)
+                                       'argmax labels', log, elsewhere)
         if shared:
             result['random'], result['random_from'] = shared['random'], shared['method']
         else:
             result['random'] = _networks(evaluation, images, labels, test,
-                                         base + '.random', 'random subset', log)
+                                         base + '.random', 'random subset', log, elsewhere)
         if scores:
             result['scores'] = _scores(row, evaluation, scores, set_images, set_labels, train,
-                                       test, sets, log)
-    return result
+                                       test, sets, log, elsewhere)
+    return _complete(result)
 
 
-def _scores(row, evaluation, score_config, images, labels, train, test, sets, log):
+def _scores(row, evaluation, score_config, images, labels, train, test, sets, log, elsewhere):
     """`tfkip.transfer.robust.score_set` of the row's set, each network saved as it finishes
     to a file of the dataset and split it is tested on (shared by every row: the networks on
     the random subset and the whole training split are the same for each)."""
@@ -189,13 +222,13 @@ def _scores(row, evaluation, score_config, images, labels, train, test, sets, lo
         on = re.sub(r'[^A-Za-z0-9]+', '-', split.source).strip('-')
         return _networks(config, run_images, run_labels, split,
                          os.path.join(sets, f'scores_{row.dataset}_{on}'), f'scores: {what}',
-                         log)['accuracies']
+                         log, elsewhere)['accuracies']
 
     return score_set(evaluation, score_config, images, labels, row.images_per_class, train,
                      test, architecture='convnet', log=log, networks=networks)
 
 
-def _external_row(row, source, sets, log, seeds, ran_at, scores):
+def _external_row(row, source, sets, log, seeds, ran_at, scores, elsewhere):
     """The result of a row whose set another tool wrote, or its authors published: its
     networks and those of the random subset (`sampling.random_subset`, the images tfkip's
     rows start from) in the set's space, tested on the test split mapped into it (and its
@@ -222,17 +255,23 @@ def _external_row(row, source, sets, log, seeds, ran_at, scores):
               'distill_seconds': record.get('seconds'),
               'distill_steps': record.get('iterations'), 'history': [], 'krr_accuracy': None,
               'distilled': _networks(evaluation, made.images, made.labels, test,
-                                     base + '.networks', 'distilled', log),
+                                     base + '.networks', 'distilled', log, elsewhere),
               'random': _networks(evaluation, train.images[rows], one_hot(
                   train.labels[rows], train.num_classes), test, base + '.random',
-                  'random subset', log),
+                  'random subset', log, elsewhere),
               'machine': describe(machine()), 'commit': ran_at}
     if 'seconds_per_iteration' in record:
         result['step_seconds'] = record['seconds_per_iteration']
     if scores:
         result['scores'] = _scores(row, evaluation, scores, made.images, made.labels, train, test,
-                                   sets, log)
-    return result
+                                   sets, log, elsewhere)
+    return _complete(result)
+
+
+def _complete(result):
+    """`result`, or None where some of its networks went to another machine's jobs."""
+    return None if any(k in result and result[k] is None for k in ('distilled', 'hard', 'random')
+                       ) else result
 
 
 def _published_set(row, train, sets):
@@ -306,6 +345,13 @@ def _score(r, name):
     return score and f'{score["mean"]:.3f} ± {score["std"]:.3f}'
 
 
+def _machines(r):
+    """The machine a row ran on, and the one its networks trained on where another."""
+    elsewhere = sorted({m for k in ('distilled', 'hard', 'random') if r.get(k)
+                        for m in r[k].get('trained_on', ())})
+    return r['machine'] + ''.join(f'; networks trained on {m}' for m in elsewhere)
+
+
 # (header, cell of a result in its suite, or None): a column no row fills is left out.
 COLUMNS = [
     ('dataset', lambda r, s: r['dataset']),
@@ -328,7 +374,7 @@ COLUMNS = [
     ('distill time', lambda r, s: _distill_time(r)),
     ('steps', lambda r, s: r['distill_steps'] is not None and str(r['distill_steps'])),
     ('s/step', lambda r, s: (t := _step_seconds(r)) and f'{t:.2f}'),
-    ('machine', lambda r, s: r['machine']),
+    ('machine', lambda r, s: _machines(r)),
     ('commit', lambda r, s: r.get('commit')),
 ]
 
@@ -523,6 +569,13 @@ def main(argv=None):
     parser.add_argument('--no-label-robust', dest='label_robust', action='store_false',
                         help='--scores: the Augmentation-Robust Score alone (no networks on the '
                              'whole training split: what a CPU allows for 32x32 images)')
+    parser.add_argument('--jobs', metavar='DIR',
+                        help="write the seeds' sets to train to DIR, for another machine "
+                             '(benchmarks/device_networks.py), instead of training them here; '
+                             'records nothing')
+    parser.add_argument('--weights', metavar='DIR',
+                        help='test here the networks another machine trained '
+                             '(device_networks.py wrote DIR), before training any seed left')
     parser.add_argument('--check', action='store_true',
                         help='exit 1 if a file written from the results differs from them')
     parser.add_argument('--data', default='.data',
@@ -556,6 +609,12 @@ def main(argv=None):
     if args.validation and args.scores:
         parser.error('--scores with --validation: the scores choose their learning rates on a '
                      'validation split of their own and test on the test split')
+    if args.jobs and args.scores:
+        parser.error('--jobs with --scores: the scores choose a learning rate from networks '
+                     'before they train the next; run them here, or with --weights')
+    if args.weights and not os.path.isfile(os.path.join(args.weights, 'trained.json')):
+        parser.error(f'--weights: no trained.json in {args.weights} (device_networks.py '
+                     'writes it)')
     if not args.label_robust and not args.scores:
         parser.error('--no-label-robust: only with --scores')
     if args.validation and external:
@@ -574,7 +633,9 @@ def main(argv=None):
             row = dataclasses.replace(row, name=f'{row.key[-1]}, {args.seeds} seeds')
         result = run_row(row, args.data, args.sets, recorded.get(part, []),
                          lambda line: print(f'   {line}', flush=True), args.validation,
-                         args.seeds, scores)
+                         args.seeds, scores, Elsewhere(args.jobs, args.weights))
+        if result is None:
+            continue
         recorded[part] = [r for r in recorded.get(part, []) if key_of(r) != key_of(result)] + [
             result]
         write_text(RESULTS, json.dumps(recorded, indent=1) + '\n')

@@ -179,3 +179,53 @@ def test_a_row_runs_resumes_and_shares_its_random_subset(tmp_path):
         '| dm, factor 2 | 40.00% ± 1.00 | 1.60 | 0.50 | 0.25 |']
     # 17 s to the last check, 5 of them checking, 3 more for the final KRR.
     assert out['checked'] == ['0.2 min (+0.1 checks) (+0.1)', 1.2]
+
+
+ELSEWHERE = '''
+import dataclasses, json, os, sys
+import rows, run
+rows.SUITES['tiny'] = rows.Suite('tiny', '', dataclasses.replace(
+    rows.STANDARD, epochs=1, width=8, seeds=(0, 1)), dsa=True)
+sets, step, lines = sys.argv[1], sys.argv[2], []
+row = rows.Row('tiny', 'digits', 1, 'random', 1)
+where = run.Elsewhere(**{step: os.path.join(sets, step)})
+result = run.run_row(row, '.', sets, [], lines.append, elsewhere=where)
+print(json.dumps({'result': result, 'lines': lines,
+                  'machines': result and run._machines(result)}))
+'''
+# The device machine's side: Keras on JAX, no TensorFlow to be had.
+THERE = '''
+import os, runpy, sys
+sys.modules['tensorflow'] = None
+os.environ['KERAS_BACKEND'] = 'jax'
+sys.argv = ['device_networks.py'] + sys.argv[1:]
+runpy.run_path('device_networks.py', run_name='__main__')
+'''
+
+
+@pytest.mark.slow
+def test_networks_train_on_another_machine_and_are_tested_here(tmp_path):
+    """`run.py --jobs` writes the seeds to train, `device_networks.py` trains them on JAX
+    without TensorFlow, `run.py --weights` tests them here and names where they trained."""
+    jobs = _script('-c', ELSEWHERE, str(tmp_path), 'jobs')
+    assert jobs.returncode == 0, jobs.stderr[-3000:]
+    out = json.loads(jobs.stdout.strip().splitlines()[-1])
+    assert out['result'] is None and not any('test accuracy' in line for line in out['lines'])
+    written = sorted(f for f in os.listdir(tmp_path / 'jobs') if f.endswith('.json'))
+    assert len(written) == 2 and [json.load(open(tmp_path / 'jobs' / f))['seeds']
+                                  for f in written] == [[0, 1], [0, 1]]
+    there = _script('-c', THERE, str(tmp_path / 'jobs'), str(tmp_path / 'weights'))
+    assert there.returncode == 0, there.stderr[-3000:]
+    assert len(os.listdir(tmp_path / 'weights')) == 3  # two networks' weights, trained.json
+    back = _script('-c', ELSEWHERE, str(tmp_path), 'weights')
+    assert back.returncode == 0, back.stderr[-3000:]
+    out = json.loads(back.stdout.strip().splitlines()[-1])
+    for what in ('distilled', 'random'):
+        assert len(out['result'][what]['accuracies']) == 2
+        assert len(out['result'][what]['trained_on']) == 1
+    assert sum('(trained on ' in line for line in out['lines']) == 4
+    assert not any('test accuracy' in line for line in out['lines'])  # none trained here
+    assert out['machines'].count('; networks trained on ') == 1
+    usage = _script('run.py', '--rows', 'labels/digits/10/rfad', '--weights', str(tmp_path))
+    assert usage.returncode == 2 and usage.stderr.strip().splitlines()[-1].endswith(
+        f'--weights: no trained.json in {tmp_path} (device_networks.py writes it)')

@@ -14,7 +14,7 @@ from tfkip.preprocess import PreprocessConfig, apply, fit
 from tfkip.sources.dataset import LabeledImages
 from tfkip.transfer import (PROTOCOLS, TransferConfig, ZCAWhitening, conv_net, mlp, protocol,
                             train_and_evaluate)
-from tfkip.transfer.train import is_one_hot, softmax
+from tfkip.transfer.train import build_network, is_one_hot, softmax
 
 
 def real_images(n=60, shape=(6, 6, 2), seed=0):
@@ -190,12 +190,13 @@ def test_the_convnet_parity_check_catches_a_broken_copy():
 
 
 ON_JAX = '''
-import json, os
+import json, os, sys
 os.environ['KERAS_BACKEND'] = 'jax'
+sys.modules['tensorflow'] = None  # the JAX backend's path needs no TensorFlow
 import keras
 import numpy as np
 from tfkip.transfer.augment import DSAugment
-from tfkip.transfer.train import protocol, train_and_evaluate
+from tfkip.transfer.train import protocol, train_and_evaluate, train_network
 rng = np.random.default_rng(0)
 labels = np.arange(40) % 2
 images = (rng.normal(size=(40, 8, 8, 1)) + 2.0 * (2 * labels - 1)[:, None, None, None]
@@ -203,6 +204,9 @@ images = (rng.normal(size=(40, 8, 8, 1)) + 2.0 * (2 * labels - 1)[:, None, None,
 soft = (np.eye(2)[labels] - 0.5).astype(np.float32)
 result = train_and_evaluate(protocol('standard', width=8, depth=2, steps=40, seeds=(0,)),
                             images[:20], soft[:20], images[20:], labels[20:])
+model = train_network(protocol('standard', width=8, depth=2, steps=40), images[:20], soft[:20],
+                      seed=3)
+np.savez(sys.argv[1], *model.get_weights(), logits=model.predict(images[20:], verbose=0))
 layer = DSAugment(('crop', 'scale', 'rotate', 'cutout'), seed=0)
 first, second = (np.asarray(layer(images[:4], training=True)) for _ in range(2))
 print(json.dumps({'backend': keras.backend.backend(), 'mean': result['mean'],
@@ -213,11 +217,23 @@ print(json.dumps({'backend': keras.backend.backend(), 'mean': result['mean'],
 
 
 @pytest.mark.slow
-def test_the_standard_protocol_runs_on_kerass_jax_backend():
-    """The suite runs Keras on TensorFlow; here a process on JAX trains the `standard`
-    protocol (DSA included) and its DSA layer draws anew each training call."""
-    done = subprocess.run([sys.executable, '-c', ON_JAX], capture_output=True, text=True)
+def test_the_standard_protocol_runs_on_kerass_jax_backend(tmp_path):
+    """The suite runs Keras on TensorFlow; here a process on JAX without TensorFlow trains
+    the `standard` protocol (DSA included) and its DSA layer draws anew each training call;
+    the weights it trains give the same logits in the TensorFlow backend's network (how a
+    GPU's networks are tested on a CPU: benchmarks/device_networks.py)."""
+    saved = tmp_path / 'weights.npz'
+    done = subprocess.run([sys.executable, '-c', ON_JAX, saved], capture_output=True,
+                          text=True)
     assert done.returncode == 0, done.stderr[-3000:]
+    weights = np.load(saved)
+    model = build_network(protocol('standard', width=8, depth=2), (8, 8, 1), 2, seed=3)
+    model.set_weights([weights[f'arr_{i}'] for i in range(len(weights.files) - 1)])
+    rng = np.random.default_rng(0)
+    labels = np.arange(40) % 2
+    images = (rng.normal(size=(40, 8, 8, 1)) + 2.0 * (2 * labels - 1)[:, None, None, None])
+    np.testing.assert_allclose(model.predict(images[20:].astype(np.float32), verbose=0),
+                               weights['logits'], rtol=1e-4, atol=1e-4)
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found == {'backend': 'jax', 'mean': found['mean'], 'moved': True, 'redrawn': True,
                      'eval_identity': True}

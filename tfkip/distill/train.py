@@ -102,10 +102,12 @@ def evaluate_start(config, train, test):
 
     Returns:
       (images [S, H, W, C] float32, labels [S, C] float32 centered one-hot,
-       {'accuracy', 'mse'}).
+       {'accuracy', 'mse'}, or None where `config.final_eval` is off as for the set).
     """
     params = initial_params(dataclasses.replace(config, factor=1), train)
     images, labels = np.asarray(params['images']), np.asarray(params['labels'])
+    if not config.final_eval:
+        return images, labels, None
     metrics = evaluate(make_kernel_fn(config.kernel, train.num_classes), params['hparams'],
                        images, labels, test.images, test.labels, reg=config.reg)
     return images, labels, metrics
@@ -165,7 +167,7 @@ def distill(config, train, *, eval_data=None, workdir=None, log=tqdm.write,
         'kernel_fn': kernel_fn, 'train': train, 'eval_data': eval_data, 'log': log,
         'run_eval': run_eval, 'label_solve': solve_labels})
     metrics = {}
-    if eval_data is not None:
+    if eval_data is not None and config.final_eval:
         metrics = run_eval(params, eval_data.images, eval_data.labels)
         log(f'final: {eval_data.source} KRR accuracy {metrics["accuracy"]:.4f} '
             f'mse {metrics["mse"]:.5f} ({len(eval_data)} examples)')

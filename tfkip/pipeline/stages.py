@@ -240,7 +240,7 @@ def _distill(config, outputs, log, data):
     path, metadata = distill_to_artifact(config.distill, train, test, stats, prepared,
                                          os.path.join(config.run_dir, ARTIFACT),
                                          source=config.source, log=log)
-    return {'artifact': path, 'krr_accuracy': metadata.metrics['accuracy'],
+    return {'artifact': path, 'krr_accuracy': metadata.metrics.get('accuracy'),
             'steps': metadata.steps}
 
 
@@ -273,7 +273,8 @@ def _baseline(config, outputs, log, data):
     from tfkip.distill.train import evaluate_start
     train, test, _, _ = data()
     images, labels, krr = evaluate_start(config.distill, train, test)
-    log(f'baseline: random subset KRR accuracy {krr["accuracy"]:.4f}')
+    if krr:
+        log(f'baseline: random subset KRR accuracy {krr["accuracy"]:.4f}')
     result = {'krr': krr}
     if 'transfer' not in config.skip:
         result['transfer'] = train_on_set(config.transfer, images, labels, test,
