@@ -220,9 +220,10 @@ def _scores(row, evaluation, score_config, images, labels, train, test, sets, lo
 
     def networks(what, config, run_images, run_labels, split):
         on = re.sub(r'[^A-Za-z0-9]+', '-', split.source).strip('-')
-        return _networks(config, run_images, run_labels, split,
-                         os.path.join(sets, f'scores_{row.dataset}_{on}'), f'scores: {what}',
-                         log, elsewhere)['accuracies']
+        found = _networks(config, run_images, run_labels, split,
+                          os.path.join(sets, f'scores_{row.dataset}_{on}'), f'scores: {what}',
+                          log, elsewhere)
+        return found and found['accuracies']
 
     return score_set(evaluation, score_config, images, labels, row.images_per_class, train,
                      test, architecture='convnet', log=log, networks=networks)
@@ -270,8 +271,8 @@ def _external_row(row, source, sets, log, seeds, ran_at, scores, elsewhere):
 
 def _complete(result):
     """`result`, or None where some of its networks went to another machine's jobs."""
-    return None if any(k in result and result[k] is None for k in ('distilled', 'hard', 'random')
-                       ) else result
+    return None if any(k in result and result[k] is None
+                       for k in ('distilled', 'hard', 'random', 'scores')) else result
 
 
 def _published_set(row, train, sets):
@@ -609,9 +610,6 @@ def main(argv=None):
     if args.validation and args.scores:
         parser.error('--scores with --validation: the scores choose their learning rates on a '
                      'validation split of their own and test on the test split')
-    if args.jobs and args.scores:
-        parser.error('--jobs with --scores: the scores choose a learning rate from networks '
-                     'before they train the next; run them here, or with --weights')
     if args.weights and not os.path.isfile(os.path.join(args.weights, 'trained.json')):
         parser.error(f'--weights: no trained.json in {args.weights} (device_networks.py '
                      'writes it)')

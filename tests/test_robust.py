@@ -38,14 +38,17 @@ class FakeNetworks:
 
 def _score(labels, label_robust=True, **kwargs):
     networks = FakeNetworks()
+    return _score_with(labels, networks, label_robust, **kwargs), networks.calls
+
+
+def _score_with(labels, networks, label_robust=True, **kwargs):
     config = TransferConfig(seeds=(0, 1), augmentation=('crop',))
-    result = robust_scores(config, ScoreConfig(learning_rates=(0.001, 0.01, 0.05),
-                                               label_robust=label_robust),
-                           np.zeros((2, 4, 4, 1), np.float32), labels,
-                           np.zeros((2, 4, 4, 1), np.float32), np.eye(2, dtype=np.float32),
-                           _split(20, 'train'), _split(6, 'validation'), _split(8, 'test'),
-                           networks, **kwargs)
-    return result, networks.calls
+    return robust_scores(config, ScoreConfig(learning_rates=(0.001, 0.01, 0.05),
+                                             label_robust=label_robust),
+                         np.zeros((2, 4, 4, 1), np.float32), labels,
+                         np.zeros((2, 4, 4, 1), np.float32), np.eye(2, dtype=np.float32),
+                         _split(20, 'train'), _split(6, 'validation'), _split(8, 'test'),
+                         networks, **kwargs)
 
 
 def test_each_rate_is_chosen_on_validation_and_only_it_meets_test():
@@ -103,6 +106,33 @@ def test_the_augmentation_robust_score_alone_trains_no_whole_split_nor_argmax_ne
     assert result['augmentation_robust'] == _score(soft)[0]['augmentation_robust']
     with pytest.raises(TfkipError, match='Label-Robust'):
         _score(soft, label_robust=False, full_accuracy=0.85)
+
+
+def test_networks_trained_elsewhere_go_in_two_rounds():
+    """A `networks` that answers None until a network is trained (another machine trains
+    what it was asked for between rounds): the first round asks for every rate on
+    validation and the whole split, the second for every run at its rate on test."""
+    soft = np.array([[0.9, 0.1], [0.2, 0.8]], np.float32)
+    measure, trained, rounds = FakeNetworks(), set(), []
+
+    def later(what, config, images, labels, split):
+        key = (what, split.source, config.learning_rate, config.seeds)
+        if key in trained:
+            return measure(what, config, images, labels, split)
+        rounds[-1].add(key)
+        return None
+
+    for _ in range(3):
+        rounds.append(set())
+        result = _score_with(soft, later)
+        trained |= rounds[-1]
+    first, second, third = rounds
+    assert {what.split(' lr ')[0] for what, *_ in first} == {
+        'distilled', 'hard', 'random', 'distilled_plain', 'random_plain', 'full training split'}
+    assert all(split == 'validation' for what, split, *_ in first
+               if what != 'full training split') and len(first) == 5 * 3 + 1
+    assert len(second) == 5 and all(split == 'test' for _, split, *_ in second)
+    assert not third and result == _score(soft)[0]
 
 
 def test_a_protocol_without_augmentation_has_no_augmentation_robust_score():

@@ -96,7 +96,8 @@ def robust_scores(config, score_config, set_images, set_labels, random_images, r
         `validation` (for `full`), the split the rates are chosen on, the split scored.
       networks: (what, TransferConfig, images, labels [M, C], LabeledImages) -> [accuracy of
         each of the config's seeds on that split]; e.g. `train_and_evaluate`'s, or a caller's
-        that saves each as it finishes.
+        that saves each as it finishes; or None: not trained yet (another machine trains
+        them), and the scores are None once every network not waiting on it is asked for.
       full_accuracy: the `full` networks' test accuracy if known (measured earlier under
         the same protocol), else None: they are trained here (with `label_robust`).
 
@@ -104,7 +105,7 @@ def robust_scores(config, score_config, set_images, set_labels, random_images, r
       {'learning_rates': {run: rate}, 'accuracies': {run: [per seed]}, 'full': float,
        'label_robust': {'hlr', 'ior', 'score'} each {'mean', 'std'}, 'augmentation_robust':
        {'with_aug', 'without_aug', 'score'} likewise}; without `score_config.label_robust`,
-      'full' and 'label_robust' are None.
+      'full' and 'label_robust' are None. None where a network is not trained yet.
     """
     if not config.augmentation:
         raise TfkipError('the Augmentation-Robust Score compares the protocol with and without '
@@ -113,18 +114,30 @@ def robust_scores(config, score_config, set_images, set_labels, random_images, r
         raise TfkipError('a full-data accuracy is for the Label-Robust Score: measure it '
                          '(label_robust) or leave the accuracy out')
     sets = {'set': (set_images, set_labels), 'random': (random_images, random_labels)}
-    rates, accuracies = {}, {}
-    for run, (run_config, whose) in _runs(config, set_labels,
-                                          score_config.label_robust).items():
-        images, labels = sets[whose]
-        first = run_config.seeds[:1]
-        on_validation = {rate: float(np.mean(networks(
-            f'{run} lr {rate} (validation)', dataclasses.replace(
-                run_config, learning_rate=rate, seeds=first), images, labels, validation)))
-            for rate in score_config.learning_rates}
-        rates[run] = max(on_validation, key=on_validation.get)
-        accuracies[run] = list(networks(run, dataclasses.replace(
-            run_config, learning_rate=rates[run]), images, labels, test))
+    runs = _runs(config, set_labels, score_config.label_robust)
+    # Every network that does not wait on another is asked for before any that does, so
+    # that networks trained elsewhere (None: not yet) go in two rounds.
+    on_validation = {run: {rate: networks(
+        f'{run} lr {rate} (validation)', dataclasses.replace(
+            run_config, learning_rate=rate, seeds=run_config.seeds[:1]), *sets[whose],
+        validation) for rate in score_config.learning_rates}
+        for run, (run_config, whose) in runs.items()}
+    if score_config.label_robust and full_accuracy is None:
+        full_config = dataclasses.replace(config, augmentation=(), loss='xent', steps=None,
+                                          epochs=score_config.full_epochs)
+        full = networks('full training split', full_config, train.images,
+                        one_hot(train.labels, len(train.class_names)), test)
+    rates = {run: max(found, key=lambda rate: float(np.mean(found[rate])))
+             for run, found in on_validation.items()
+             if all(a is not None for a in found.values())}
+    accuracies = {run: networks(run, dataclasses.replace(
+        runs[run][0], learning_rate=rate), *sets[runs[run][1]], test)
+        for run, rate in rates.items()}
+    if score_config.label_robust and full_accuracy is None:
+        accuracies['full'] = full
+    if len(rates) < len(runs) or any(a is None for a in accuracies.values()):
+        return None
+    accuracies = {run: list(a) for run, a in accuracies.items()}
     ars = [scores.augmentation_robust(accuracies['distilled'][i], accuracies['random'][i],
                                       accuracies['distilled_plain'][i],
                                       accuracies['random_plain'][i], score_config.ars_lambda)
@@ -133,11 +146,6 @@ def robust_scores(config, score_config, set_images, set_labels, random_images, r
     if score_config.label_robust:
         accuracies.setdefault('hard', accuracies['distilled'])
         if full_accuracy is None:
-            full_config = dataclasses.replace(config, augmentation=(), loss='xent', steps=None,
-                                              epochs=score_config.full_epochs)
-            accuracies['full'] = list(networks('full training split', full_config,
-                                               train.images, one_hot(
-                                                   train.labels, len(train.class_names)), test))
             full_accuracy = float(np.mean(accuracies['full']))
         lrs = [scores.label_robust(full_accuracy, accuracies['hard'][i],
                                    accuracies['distilled'][i], accuracies['random'][i],
