@@ -27,67 +27,81 @@ import numpy as np
 from tfkip._io import atomic_path, write_text
 
 TRAINED = 'trained.json'
+# What comes back from the device tool: at most 8 files of 16 MiB, 64 MiB in all.
+FILE_BYTES, FILES = 15 << 20, 7
 
 
 def add_job(folder, name, evaluation, images, labels, seed, architecture='convnet'):
     """Adds `seed` of the networks `name` (`run.py`'s file of their accuracies) to the jobs
-    in `folder`: the set ([N, H, W, C] images, [N, K] labels) and its TransferConfig."""
+    in `folder`: its TransferConfig, and the set ([N, H, W, C] images, [N, K] labels) in a
+    file named by its content, which the jobs on the same set share."""
     import dataclasses
-    os.makedirs(folder, exist_ok=True)
-    base = os.path.join(folder, name)
-    job = json.load(open(base + '.json')) if os.path.exists(base + '.json') else {
+    import hashlib
+    images, labels = np.asarray(images, np.float32), np.asarray(labels, np.float32)
+    data = 'data_' + hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest()[:12]
+    if not os.path.exists(os.path.join(folder, data + '.npz')):
+        with atomic_path(os.path.join(folder, data + '.npz')) as tmp, open(tmp, 'wb') as f:
+            np.savez(f, images=images, labels=labels)
+    path = os.path.join(folder, name + '.json')
+    job = json.load(open(path)) if os.path.exists(path) else {
         'evaluation': json.loads(json.dumps(dataclasses.asdict(evaluation), default=str)),
-        'architecture': architecture, 'seeds': []}
-    if not os.path.exists(base + '.npz'):
-        with atomic_path(base + '.npz') as tmp, open(tmp, 'wb') as f:
-            np.savez(f, images=np.asarray(images, np.float32),
-                     labels=np.asarray(labels, np.float32))
+        'architecture': architecture, 'data': data, 'seeds': []}
     job['seeds'] = sorted(set(job['seeds']) | {seed})
-    write_text(base + '.json', json.dumps(job))
+    write_text(path, json.dumps(job))
 
 
 def trained(folder, name, seed):
     """(the weights of network `name` at `seed` trained in `folder`, that machine's line), or
     None where it holds none."""
-    path = os.path.join(folder, name + '.npz')
-    record = os.path.join(folder, TRAINED)
-    if not (os.path.exists(path) and os.path.exists(record)):
-        return None
-    runs = json.load(open(record)).get(name, {})
+    runs = json.load(open(os.path.join(folder, TRAINED))).get(name, {})
     if str(seed) not in runs:
         return None
-    weights = np.load(path)
-    count = runs[str(seed)]['weights']
-    return [weights[f'{seed}/{i}'] for i in range(count)], runs[str(seed)]['machine']
+    run = runs[str(seed)]
+    with np.load(os.path.join(folder, run['file'])) as weights:
+        return [weights[f'{name}/{seed}/{i}'] for i in range(run['weights'])], run['machine']
 
 
 def train(folder, out):
-    """Trains every job of `folder` into `out`: `<name>.npz` of each seed's weights, and
-    `trained.json`, {name: {seed: {'weights': count, 'seconds', 'machine'}}}."""
+    """Trains every job of `folder` into `out`: `weights_<k>.npz` of every network's weights
+    (keys `<name>/<seed>/<i>`), and `trained.json`, {name: {seed: {'file', 'weights': count,
+    'seconds', 'machine'}}}; what does not fit what the device tool brings back is left for
+    another call, said on stderr."""
     os.environ.setdefault('KERAS_BACKEND', 'jax')
     from _common import describe, machine
     from tfkip.transfer.train import TransferConfig, train_network
     here = describe(machine())
     print(f'device_networks: {here}', flush=True)
-    record = {}
-    for file in sorted(f for f in os.listdir(folder) if f.endswith('.json')):
-        name = file[:-len('.json')]
-        job = json.load(open(os.path.join(folder, file)))
-        data = np.load(os.path.join(folder, name + '.npz'))
+    record, files, chunk, size = {}, [], {}, 0
+
+    def save():
+        files.append(f'weights_{len(files)}.npz')
+        with atomic_path(os.path.join(out, files[-1])) as tmp, open(tmp, 'wb') as f:
+            np.savez(f, **chunk)
+        write_text(os.path.join(out, TRAINED), json.dumps(record, indent=1))
+
+    jobs = sorted(f[:-len('.json')] for f in os.listdir(folder) if f.endswith('.json'))
+    for name in jobs:
+        job = json.load(open(os.path.join(folder, name + '.json')))
+        data = np.load(os.path.join(folder, job['data'] + '.npz'))
         config = TransferConfig(**job['evaluation'])
-        weights, record[name] = {}, {}
         for seed in job['seeds']:
             start = time.time()
-            model = train_network(config, data['images'], data['labels'], seed,
-                                  job['architecture'])
-            values = model.get_weights()
-            weights.update({f'{seed}/{i}': w for i, w in enumerate(values)})
-            record[name][str(seed)] = {'weights': len(values),
-                                       'seconds': time.time() - start, 'machine': here}
+            values = train_network(config, data['images'], data['labels'], seed,
+                                   job['architecture']).get_weights()
+            if chunk and size + sum(v.nbytes for v in values) > FILE_BYTES:
+                save()
+                chunk, size = {}, 0
+            if len(files) == FILES:
+                print(f'device_networks: {name} seed {seed} and after left for another call '
+                      f'({FILES} files of weights)', file=sys.stderr)
+                return
+            chunk.update({f'{name}/{seed}/{i}': v for i, v in enumerate(values)})
+            size += sum(v.nbytes for v in values)
+            record.setdefault(name, {})[str(seed)] = {
+                'file': f'weights_{len(files)}.npz', 'weights': len(values),
+                'seconds': time.time() - start, 'machine': here}
             print(f'{name} seed {seed}: {time.time() - start:.1f} s', flush=True)
-        with atomic_path(os.path.join(out, name + '.npz')) as tmp, open(tmp, 'wb') as f:
-            np.savez(f, **weights)
-        write_text(os.path.join(out, TRAINED), json.dumps(record, indent=1))
+    save()
 
 
 if __name__ == '__main__':

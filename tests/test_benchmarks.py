@@ -202,6 +202,15 @@ sys.argv = ['device_networks.py'] + sys.argv[1:]
 runpy.run_path('device_networks.py', run_name='__main__')
 '''
 
+# What does not fit the files the device tool brings back waits for another call.
+LIMITED = '''
+import json, os, sys
+import device_networks
+device_networks.FILE_BYTES, device_networks.FILES = 1, 2
+device_networks.train(sys.argv[1], sys.argv[2])
+print(json.dumps(sorted(os.listdir(sys.argv[2]))))
+'''
+
 
 @pytest.mark.slow
 def test_networks_train_on_another_machine_and_are_tested_here(tmp_path):
@@ -212,11 +221,19 @@ def test_networks_train_on_another_machine_and_are_tested_here(tmp_path):
     out = json.loads(jobs.stdout.strip().splitlines()[-1])
     assert out['result'] is None and not any('test accuracy' in line for line in out['lines'])
     written = sorted(f for f in os.listdir(tmp_path / 'jobs') if f.endswith('.json'))
-    assert len(written) == 2 and [json.load(open(tmp_path / 'jobs' / f))['seeds']
+    # The 'random' method's set is its random subset: the two jobs share one data file.
+    assert len(os.listdir(tmp_path / 'jobs')) == 3 and [json.load(open(tmp_path / 'jobs' / f))['seeds']
                                   for f in written] == [[0, 1], [0, 1]]
     there = _script('-c', THERE, str(tmp_path / 'jobs'), str(tmp_path / 'weights'))
     assert there.returncode == 0, there.stderr[-3000:]
-    assert len(os.listdir(tmp_path / 'weights')) == 3  # two networks' weights, trained.json
+    assert sorted(os.listdir(tmp_path / 'weights')) == ['trained.json', 'weights_0.npz']
+    limited = _script('-c', LIMITED, str(tmp_path / 'jobs'), str(tmp_path / 'few'))
+    assert limited.returncode == 0, limited.stderr[-3000:]
+    assert json.loads(limited.stdout.strip().splitlines()[-1]) == [
+        'trained.json', 'weights_0.npz', 'weights_1.npz']
+    assert 'left for another call (2 files of weights)' in limited.stderr
+    assert sum(len(seeds) for seeds in json.load(open(tmp_path / 'few' / 'trained.json')
+                                                  ).values()) == 2
     back = _script('-c', ELSEWHERE, str(tmp_path), 'weights')
     assert back.returncode == 0, back.stderr[-3000:]
     out = json.loads(back.stdout.strip().splitlines()[-1])
