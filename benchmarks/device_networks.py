@@ -17,6 +17,8 @@ the test data never travels.
     device tool: run command='bash benchmarks/accelerator_check.sh --networks runs/device'
                  carry=['.whl', 'runs/device']
 """
+import dataclasses
+import hashlib
 import json
 import os
 import sys
@@ -27,16 +29,15 @@ import numpy as np
 from tfkip._io import atomic_path, write_text
 
 TRAINED = 'trained.json'
-# What comes back from the device tool: at most 8 files of 16 MiB, 64 MiB in all.
-FILE_BYTES, FILES = 15 << 20, 7
+# What comes back from the device tool: at most 8 files of 16 MiB, 64 MiB in all (about 45
+# ConvNets of 32x32 at width 128).
+FILE_BYTES, FILES = 15 << 20, 4
 
 
 def add_job(folder, name, evaluation, images, labels, seed, architecture='convnet'):
     """Adds `seed` of the networks `name` (`run.py`'s file of their accuracies) to the jobs
     in `folder`: its TransferConfig, and the set ([N, H, W, C] images, [N, K] labels) in a
     file named by its content, which the jobs on the same set share."""
-    import dataclasses
-    import hashlib
     images, labels = np.asarray(images, np.float32), np.asarray(labels, np.float32)
     data = 'data_' + hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest()[:12]
     if not os.path.exists(os.path.join(folder, data + '.npz')):
