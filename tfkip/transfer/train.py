@@ -239,11 +239,14 @@ def build_network(config, image_shape, num_classes, seed, architecture=None):
     return model
 
 
-def train_network(config, images, soft_labels, seed, architecture=None):
+def train_network(config, images, soft_labels, seed, architecture=None, jit_compile=True):
     """One network of `config` trained on the set with `seed`.
 
     Args:
       images: [N, H, W, C] float32; soft_labels: [N, K] float32.
+      jit_compile: XLA for the training step (Keras's 'auto' leaves it off on a CPU, where
+        on, the standard protocol's step at 400 images of 32x32 took half the time:
+        `benchmarks/keras_backends.py`).
 
     Returns:
       the trained Keras model (logits).
@@ -252,9 +255,7 @@ def train_network(config, images, soft_labels, seed, architecture=None):
     _, targets, loss = _targets(config, soft_labels)
     steps = config.total_steps(len(images))
     model = build_network(config, images.shape[1:], soft_labels.shape[1], seed, architecture)
-    # XLA: Keras leaves it off on a CPU ('auto'); on, the standard protocol's step at 400
-    # images of 32x32 took 0.46 s against 0.92 on 2 cores.
-    model.compile(optimizer=_optimizer(config, steps), loss=loss, jit_compile=True)
+    model.compile(optimizer=_optimizer(config, steps), loss=loss, jit_compile=jit_compile)
     model.fit(_batches(images, targets, min(config.batch_size, len(images)), seed),
               epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0)
     return model
