@@ -253,8 +253,8 @@ def train_network(config, images, soft_labels, seed, architecture=None, jit_comp
 
     Args:
       images: [N, H, W, C] float32; soft_labels: [N, K] float32.
-      jit_compile: XLA for the training step (None: for images of `XLA_MIN_PIXELS` or more;
-        Keras's 'auto' leaves it off on a CPU).
+      jit_compile: XLA for the training step (None: always on JAX; on TensorFlow for images
+        of `XLA_MIN_PIXELS` or more, where Keras's 'auto' leaves it off on a CPU).
 
     Returns:
       the trained Keras model (logits).
@@ -263,8 +263,10 @@ def train_network(config, images, soft_labels, seed, architecture=None, jit_comp
     targets, loss = _targets(config, soft_labels)
     steps = config.total_steps(len(images))
     model = build_network(config, images.shape[1:], soft_labels.shape[1], seed, architecture)
-    if jit_compile is None:
-        jit_compile = images.shape[1] * images.shape[2] >= XLA_MIN_PIXELS
+    if jit_compile is None:  # on JAX, off would run eagerly
+        import keras
+        jit_compile = (keras.backend.backend() != 'tensorflow'
+                       or images.shape[1] * images.shape[2] >= XLA_MIN_PIXELS)
     model.compile(optimizer=_optimizer(config, steps), loss=loss, jit_compile=jit_compile)
     model.fit(_batches(images, targets, min(config.batch_size, len(images)), seed),
               epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0)
