@@ -17,7 +17,6 @@ the test data never travels.
     device tool: run command='bash benchmarks/accelerator_check.sh --networks runs/device'
                  carry=['.whl', 'runs/device']
 """
-import dataclasses
 import hashlib
 import json
 import os
@@ -36,7 +35,7 @@ FILE_BYTES, FILES = 15 << 20, 4
 
 def add_job(folder, name, evaluation, images, labels, seed, architecture='convnet'):
     """Adds `seed` of the networks `name` (`run.py`'s file of their accuracies) to the jobs
-    in `folder`: its TransferConfig, and the set ([N, H, W, C] images, [N, K] labels) in a
+    in `folder`: its TransferConfig as a JSON value (`evaluation`), and the set ([N, H, W, C] images, [N, K] labels) in a
     file named by its content, which the jobs on the same set share."""
     images, labels = np.asarray(images, np.float32), np.asarray(labels, np.float32)
     data = 'data_' + hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest()[:12]
@@ -45,7 +44,7 @@ def add_job(folder, name, evaluation, images, labels, seed, architecture='convne
             np.savez(f, images=images, labels=labels)
     path = os.path.join(folder, name + '.json')
     job = json.load(open(path)) if os.path.exists(path) else {
-        'evaluation': json.loads(json.dumps(dataclasses.asdict(evaluation), default=str)),
+        'evaluation': evaluation,
         'architecture': architecture, 'data': data, 'seeds': []}
     job['seeds'] = sorted(set(job['seeds']) | {seed})
     write_text(path, json.dumps(job))

@@ -100,7 +100,9 @@ def _networks(evaluation, images, labels, test, path, what, log, elsewhere=Elsew
             done.setdefault('trained_on', {})[str(seed)] = found[1]
             log(f'{what}: seed {seed} (trained on {found[1]}): {done[str(seed)]:.4f}')
         elif elsewhere.jobs:
-            device_networks.add_job(elsewhere.jobs, name, evaluation, images, labels, seed)
+            device_networks.add_job(elsewhere.jobs, name,
+                                    _read_back(dataclasses.asdict(evaluation)), images, labels,
+                                    seed)
             waiting = True
             continue
         else:
