@@ -54,6 +54,9 @@ def data(tmp_path_factory):
     np.savez(root / 'floatlabels.npz', train_images=np.zeros((6, 4, 4, 1)),
              train_labels=np.arange(6) / 2)
     d['floatlabels'] = str(root / 'floatlabels.npz')
+    np.savez(root / 'emptytest.npz', train_images=train.images, train_labels=train.labels,
+             test_images=test.images[:0], test_labels=test.labels[:0])
+    d['emptytest'] = str(root / 'emptytest.npz')
     for name, problem in (('corrupt', 'corrupt'), ('mixed', 'mixed'), ('emptyclass', 'empty')):
         folder = root / name
         for split in ('train', 'test'):
@@ -85,6 +88,8 @@ def data(tmp_path_factory):
     np.savez(root / 'bare.npz', images=np.zeros((3, 8, 8, 1), np.float32),
              labels=np.eye(3, dtype=np.float32))
     d['bare'] = str(root / 'bare.npz')
+    np.savez(root / 'external.npz', images=train.images[:10], labels=np.arange(10))
+    d['external'] = str(root / 'external.npz')
     (root / 'list.yaml').write_text('- 1\n- 2\n')
     (root / 'unknown.yaml').write_text('ipcs: 2\n')
     (root / 'broken.yaml').write_text('ipc: [1,\n')
@@ -118,6 +123,11 @@ CASES = [
     ('empty class', 'distill --source {emptyclass} --out {root}/x', 'holds no images'),
     ('missing split', 'distill --source {good} --out {root}/x --eval-split valid', "split 'valid'"),
     ('too few images per class', 'distill --source {good} --out {root}/x --ipc 9', '--ipc needs 9 examples'),
+    ('empty split', 'distill --source {emptytest} --out {root}/x', 'emptytest.npz[test]: the split holds no examples'),
+    ('empty split in the Beam stage', 'preprocess --source {emptytest} --output {root}/p4', 'emptytest.npz[test]: the split holds no examples'),
+    ('unknown Beam runner', 'preprocess --source {good} --output {root}/p5 --runner FooRunner', '--runner FooRunner: Unexpected pipeline runner'),
+    ('runner options missing', 'preprocess --source {good} --output {root}/p6 --runner DataflowRunner', '--runner DataflowRunner: Missing GCS path option: temp_location;'),
+    ('a negative seed', 'transfer --external-set {external} --test-source {good} --seeds -1', '--seeds must be integers in [0, 2**32), got [-1]'),
     ('wrong shapes', 'distill --source {flat} --out {root}/x --eval-split train', 'must be [N, H, W, C]'),
     ('float labels', 'distill --source {floatlabels} --out {root}/x --eval-split train', 'integers'),
     ('truncated artifact', 'evaluate --artifact {truncated} --source {good}', 'truncated.npz'),

@@ -46,7 +46,7 @@ from tfkip.preprocess.standardize import channel_rows, channel_stats_from_moment
 from tfkip.preprocess.transform import PreprocessConfig, PreprocessStats, apply, before_zca
 from tfkip.preprocess.zca import zca_from_moments
 from tfkip.sources import open_source
-from tfkip.sources.base import check_batch
+from tfkip.sources.base import check_batch, split_info
 from tfkip.version import __version__
 
 
@@ -214,12 +214,19 @@ UNSUPPORTED_RUNNERS = {
 
 
 def check_runner(beam_options):
-    """Raises TfkipError if `beam_options` names a runner of `UNSUPPORTED_RUNNERS`."""
+    """Raises TfkipError if `beam_options` names a runner of `UNSUPPORTED_RUNNERS`, or one
+    Beam cannot create here (an unknown name, a missing extra such as apache_beam[gcp])."""
+    from apache_beam.runners.runner import create_runner
     runner = beam_options.view_as(StandardOptions).runner
     name = runner if isinstance(runner, str) else type(runner).__name__ if runner else ''
     reason = UNSUPPORTED_RUNNERS.get(name.rsplit('.', 1)[-1])
     if reason:
         raise TfkipError(f'--runner {name}: {reason}')
+    if isinstance(runner, str):
+        try:
+            create_runner(runner)
+        except (ValueError, ImportError) as e:
+            raise TfkipError(f'--runner {name}: {str(e).splitlines()[0]}') from None
 
 
 def preprocess(source, out_dir, config, *, splits=('train', 'test'), train_split='train',
@@ -234,7 +241,7 @@ def preprocess(source, out_dir, config, *, splits=('train', 'test'), train_split
         splits = (train_split,) + tuple(splits)
     if isinstance(source, str):
         source = open_source(source, tfds_data_dir=tfds_data_dir)
-    infos = {split: source.info(split) for split in splits}  # bad splits fail here, early
+    infos = {split: split_info(source, split) for split in splits}  # bad splits fail here, early
     for split, info in infos.items():
         if info.class_names != infos[train_split].class_names:
             raise TfkipError(f'{source.name}: split {split!r} has classes {info.class_names}, '
@@ -251,7 +258,7 @@ def preprocess(source, out_dir, config, *, splits=('train', 'test'), train_split
     remove_leftovers(os.path.dirname(out_dir) or '.', prefix=os.path.basename(out_dir))
     tmp_dir = temporary_name(out_dir)
     try:
-        pipeline = beam.Pipeline(runner=runner, options=beam_options)
+        pipeline = _pipeline(runner, beam_options)
         build(pipeline, source, config, infos, train_split, tmp_dir,
               examples_per_file=examples_per_file)
         _run(pipeline)
@@ -263,6 +270,16 @@ def preprocess(source, out_dir, config, *, splits=('train', 'test'), train_split
         if FileSystems.exists(tmp_dir):
             FileSystems.delete([tmp_dir])
     return out_dir
+
+
+def _pipeline(runner, beam_options):
+    """A beam.Pipeline, or TfkipError listing in one line the options its runner lacks."""
+    try:
+        return beam.Pipeline(runner=runner, options=beam_options)
+    except ValueError as e:  # Beam's validation: a heading line, then one line per problem
+        lines = [line.strip().rstrip('.') for line in str(e).splitlines() if line.strip()]
+        raise TfkipError(f"--runner {beam_options.view_as(StandardOptions).runner}: "
+                         + '; '.join(lines[1:] or lines)) from None
 
 
 def _run(pipeline):

@@ -107,9 +107,17 @@ def check_batch(batch, num_classes, where):
     return batch
 
 
+def split_info(source, split):
+    """`source.info(split)`, or TfkipError if the split is missing, malformed or empty."""
+    info = source.info(split)
+    if not info.num_examples:
+        raise TfkipError(f'{source.name}[{split}]: the split holds no examples')
+    return info
+
+
 def load_split(source, split, *, num_workers=8):
     """Reads every shard of `split` into LabeledImages (float32 images), ordered by key."""
-    info = source.info(split)
+    info = split_info(source, split)
     where = f'{source.name}[{split}]'
     read = lambda shard: check_batch(source.read(shard), len(info.class_names), where)
     with concurrent.futures.ThreadPoolExecutor(num_workers) as pool:

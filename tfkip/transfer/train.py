@@ -105,6 +105,8 @@ class TransferConfig:
         check_positive(self, ('learning_rate', 'label_temperature'))
         if not self.seeds:
             raise TfkipError('seeds must not be empty')
+        if not all(isinstance(s, int) and 0 <= s < 2**32 for s in self.seeds):  # NumPy's range
+            raise TfkipError(f'seeds must be integers in [0, 2**32), got {list(self.seeds)}')
 
     def total_steps(self, set_size):
         """Batches the protocol trains on a set of `set_size` images."""
