@@ -129,3 +129,20 @@ def test_tfds_source(tmp_path):
         source.info('valid')
     with pytest.raises(TfkipError, match='tfds:no_such_set: no such TFDS dataset'):
         sources.load('tfds:no_such_set', 'train', tfds_data_dir=str(tmp_path))
+
+
+def test_a_tfds_dataset_that_cannot_download_is_one_line_at_once(tmp_path, monkeypatch):
+    """Offline, TFDS's own dataset fails on the reachability check, before TFDS's minutes of
+    retries, in one line that says what to do; a download's own failure reads the same."""
+    from tfkip.sources import tfds_source
+    monkeypatch.setattr(tfds_source, 'unreachable', lambda url: OSError('no route to host'))
+    with pytest.raises(TfkipError, match=r"^tfds:mnist: not prepared in .*, and its download "
+                       r"failed \(OSError: no route to host\); without internet, prepare it "
+                       r"where there is \(tfds build mnist\)"):
+        sources.load('tfds:mnist', 'train', tfds_data_dir=str(tmp_path))
+
+    def failing(self, *args, **kwargs):
+        raise tfds.download.DownloadError('HTTP 404')
+    monkeypatch.setattr(TinyImages, 'download_and_prepare', failing)
+    with pytest.raises(TfkipError, match=r'download failed \(DownloadError: HTTP 404\)'):
+        sources.load('tfds:tiny_images', 'train', tfds_data_dir=str(tmp_path))

@@ -54,3 +54,15 @@ def tf():
 def gfile():
     """`tf.io.gfile`: one file API for local paths and cloud buckets."""
     return tf().io.gfile
+
+
+def is_prepared(builder):
+    """`builder.is_prepared()` (a TFDS builder), without the warning TFDS logs when the answer
+    is no (its variant folder has no dataset_info.json): that is the case the caller handles."""
+    from absl import logging
+    level = logging.get_verbosity()
+    logging.set_verbosity(logging.ERROR)
+    try:
+        return builder.is_prepared()
+    finally:
+        logging.set_verbosity(level)

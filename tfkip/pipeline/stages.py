@@ -103,12 +103,13 @@ def load_published(name, data_dir):
     float32, its PreprocessStats or None, {KernelConfig field: value} of the kernel it was
     made with, as far as the config tells: its architecture at least, or {} for real images)."""
     import tensorflow_datasets as tfds
+    from tfkip._tf import is_prepared
     from tfkip.publish import builder_class, config_of
     dataset, _, config = name.partition('/')
     # Registers the builder (info.metadata has the stats); an unknown config is one line.
     config_of(dataset, config) if config else builder_class(dataset)
     builder = tfds.builder(name, data_dir=data_dir)
-    if not builder.is_prepared():
+    if not is_prepared(builder):
         raise TfkipError(f'{name} is not published in {data_dir}; run tfkip publish first')
     rows = tfds.as_numpy(builder.as_dataset('train', batch_size=-1))
     return (rows['image'], rows['soft_label'], builder.info.metadata.stats,

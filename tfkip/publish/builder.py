@@ -18,13 +18,11 @@ Features: `image` float32 [H, W, C] in the preprocessed (standardized / ZCA) spa
 """
 import dataclasses
 import json
-import socket
-import urllib.parse
-import urllib.request
 
 import numpy as np
 import tensorflow_datasets as tfds
 
+from tfkip._net import unreachable
 from tfkip.formats import distilled_set
 from tfkip.distill import methods
 from tfkip.errors import TfkipError
@@ -260,25 +258,10 @@ class KipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
 
 
-def _unreachable(url, timeout=10.):
-    """The OSError of opening a connection to `url`'s host (or the HTTPS proxy the
-    environment names), None if it opens: checked first, because TFDS retries a failed
-    download with backoff for 3.4 minutes before it gives up."""
-    proxy = urllib.request.getproxies().get(urllib.parse.urlparse(url).scheme)
-    where = urllib.parse.urlparse(proxy or url)
-    try:
-        socket.create_connection(
-            (where.hostname, where.port or (443 if where.scheme == 'https' else 80)),
-            timeout=timeout).close()
-    except OSError as e:
-        return e
-    return None
-
-
 def _download(dl_manager, url, published):
     """dl_manager.download(url), a failure a one-line TfkipError that says how to do without."""
     try:
-        error = _unreachable(url)
+        error = unreachable(url)
         if error is not None:
             raise error
         return dl_manager.download(url)

@@ -7,7 +7,8 @@ with `builder.as_dataset`. On remote Beam workers `data_dir` must be shared stor
 """
 import numpy as np
 
-from tfkip._tf import tf
+from tfkip._net import unreachable
+from tfkip._tf import is_prepared, tf
 from tfkip.errors import TfkipError
 from tfkip.sources.base import Batch, SplitInfo, Source, index_keys, index_shards
 
@@ -35,6 +36,24 @@ class Tfds(Source):
             raise TfkipError(f'{self.name}: no such TFDS dataset ({str(e).splitlines()[0]})'
                              ) from None
 
+    def _download_and_prepare(self, builder):
+        import tensorflow_datasets as tfds
+        try:
+            # TFDS's own datasets download, their metadata first from TFDS's GCS bucket: if
+            # that host cannot be reached, fail now rather than after minutes of retries.
+            # (A builder defined elsewhere may generate its data without any download.)
+            if type(builder).__module__.startswith('tensorflow_datasets.'):
+                error = unreachable('https://storage.googleapis.com/tfds-data')
+                if error is not None:
+                    raise error
+            builder.download_and_prepare()
+        except (OSError, tfds.download.DownloadError) as e:  # requests' errors are OSErrors
+            raise TfkipError(
+                f'{self.name}: not prepared in {builder.data_dir}, and its download failed '
+                f'({type(e).__name__}: {str(e).splitlines()[0][:200]}); without internet, '
+                f'prepare it where there is (tfds build {self.dataset}) and pass its data_dir '
+                '(--tfds-data-dir), or give an ImageFolder or .npz source') from None
+
     def _keys(self, builder):
         keys = builder.info.supervised_keys
         if not keys or len(keys) != 2:
@@ -45,7 +64,8 @@ class Tfds(Source):
     def info(self, split):
         builder = self._builder()
         if not self._prepared:  # once per source: later calls (shards, other splits) reuse it
-            builder.download_and_prepare()
+            if not is_prepared(builder):
+                self._download_and_prepare(builder)
             self._prepared = True
         if split not in builder.info.splits:
             raise TfkipError(f'{self.name}: split {split!r} not found (splits present: '
