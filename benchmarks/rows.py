@@ -181,6 +181,9 @@ ROWS = [
         ('cifar10', 1, 6500), ('cifar10', 10, 2400), ('mnist', 1, 8500), ('mnist', 10, 1900))),
     *(Row('standard', 'cifar10', i, 'frepo', s, FIXED, 'frepo, fixed labels')
       for i, s in ((1, 6500), (10, 2400))),
+    # Multi-formation for FRePo's fixed-label row (its best at 1 image/class at factor 1).
+    Row('standard', 'cifar10', 1, 'frepo', 6500, {**FIXED, 'factor': 2},
+        'frepo, fixed labels, factor 2'),
     # FRePo's learned labels as a distribution (cross-entropy on their softmax), not regressed.
     Row('standard', 'cifar10', 1, 'frepo', 6500, name='frepo, labels by soft cross-entropy',
         protocol={'loss': 'soft_xent'}, set_of=Row('standard', 'cifar10', 1, 'frepo', 6500)),
