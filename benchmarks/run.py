@@ -13,6 +13,7 @@ results table and `results/standard.png` are written from that file alone.
 """
 import argparse
 import dataclasses
+import fcntl
 import fnmatch
 import glob
 import hashlib
@@ -553,6 +554,19 @@ def _at(row, steps):
                                set_of=row.set_of and _at(row.set_of, steps))
 
 
+def _record(part, result, sets):
+    """The results with `result` in `part` (replacing its key's), written: read again under a
+    lock, since another run of this script may have recorded rows after this one started."""
+    os.makedirs(sets, exist_ok=True)
+    with open(os.path.join(sets, '.results.lock'), 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        recorded = json.load(open(RESULTS))
+        recorded[part] = [r for r in recorded.get(part, []) if key_of(r) != key_of(result)] + [
+            result]
+        write_text(RESULTS, json.dumps(recorded, indent=1) + '\n')
+    return recorded
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--rows', nargs='+', default=[], metavar='ID',
@@ -636,9 +650,7 @@ def main(argv=None):
                          args.seeds, scores, Elsewhere(args.jobs, args.weights))
         if result is None:
             continue
-        recorded[part] = [r for r in recorded.get(part, []) if key_of(r) != key_of(result)] + [
-            result]
-        write_text(RESULTS, json.dumps(recorded, indent=1) + '\n')
+        recorded = _record(part, result, args.sets)
     for path, text in written(recorded).items():
         write_text(path, text)
     plot(recorded['rows'], PLOT)

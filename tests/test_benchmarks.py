@@ -181,6 +181,30 @@ def test_a_row_runs_resumes_and_shares_its_random_subset(tmp_path):
     assert out['checked'] == ['0.2 min (+0.1 checks) (+0.1)', 1.2]
 
 
+# Two runs of run.py at once: each records its row into the results as they are then.
+RECORD = '''
+import json, sys
+import run
+run.RESULTS = sys.argv[1]
+json.dump({'rows': [], 'pilots': [], 'notes': []}, open(run.RESULTS, 'w'))
+row = lambda method: {'suite': 'standard', 'dataset': 'digits', 'images_per_class': 1,
+                      'method': method}
+run._record('rows', row('a'), sys.argv[2])  # the run that started first, finishing last:
+run._record('pilots', row('b'), sys.argv[2])  # another run's pilot landed in between
+run._record('rows', dict(row('a'), again=True), sys.argv[2])
+print(open(run.RESULTS).read())
+'''
+
+
+def test_runs_at_once_keep_each_others_results(tmp_path):
+    proc = _script('-c', RECORD, str(tmp_path / 'results.json'), str(tmp_path / 'sets'))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    recorded = json.loads(proc.stdout)
+    assert [r['method'] for r in recorded['pilots']] == ['b']
+    assert recorded['rows'] == [{'suite': 'standard', 'dataset': 'digits',
+                                 'images_per_class': 1, 'method': 'a', 'again': True}]
+
+
 ELSEWHERE = '''
 import dataclasses, json, os, sys
 import rows, run
