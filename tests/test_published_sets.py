@@ -12,11 +12,11 @@ import tensorflow_datasets as tfds
 
 import tfds_builders.kip_cifar10  # noqa: F401 (registers them, as a user's import would)
 import tfds_builders.kip_mnist  # noqa: F401
-from tfkip import cli, publish
+from tfkip import _net, cli, publish
 from tfkip.errors import TfkipError
 from tfkip.preprocess import apply
 from tfkip.preprocess.published import KIP_STANDARD, RFAD_ZCA, fit
-from tfkip.publish import builder as builder_module, published, testing
+from tfkip.publish import published, testing
 from tfkip.publish.builder import KipBuilder
 from tfkip.publish.published import PublishedSet
 
@@ -164,7 +164,7 @@ def test_tfds_alone_takes_the_authors_file_from_the_manual_dir(tmp_path, train_s
 def test_a_failed_download_is_one_line_that_says_what_to_do(tmp_path, monkeypatch, capsys):
     def offline(self, url):
         raise ConnectionError(f"HTTPSConnectionPool: Max retries exceeded with url: {url}")
-    monkeypatch.setattr(builder_module, 'unreachable', lambda url: None)  # it fails later
+    monkeypatch.setattr(_net, 'unreachable', lambda url: None)  # it fails later
     monkeypatch.setattr(tfds.download.DownloadManager, 'download', offline)
     assert cli.main(['publish', '--dataset', 'kip_mnist', '--config',
                      'published_kip_convnet_ipc1', '--data-dir', str(tmp_path)]) == 2
@@ -206,7 +206,7 @@ def test_tfds_load_without_a_config_downloads_the_default_published_set(tmp_path
         fetched.append(url)
         return tfds.core.Path(files) / testing.local_path(url)
     monkeypatch.setattr(tfds.download.DownloadManager, 'download', download)
-    monkeypatch.setattr(builder_module, 'unreachable', lambda url: None)
+    monkeypatch.setattr(_net, 'unreachable', lambda url: None)
     monkeypatch.setattr(KipBuilder, 'source_train_images',
                         lambda self: testing.raw_train_images((32, 32, 3)))
     rows = tfds.load('kip_cifar10', split='train', batch_size=-1, data_dir=str(tmp_path / 'tfds'))

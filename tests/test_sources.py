@@ -134,8 +134,8 @@ def test_tfds_source(tmp_path):
 def test_a_tfds_dataset_that_cannot_download_is_one_line_at_once(tmp_path, monkeypatch):
     """Offline, TFDS's own dataset fails on the reachability check, before TFDS's minutes of
     retries, in one line that says what to do; a download's own failure reads the same."""
-    from tfkip.sources import tfds_source
-    monkeypatch.setattr(tfds_source, 'unreachable', lambda url: OSError('no route to host'))
+    from tfkip import _net
+    monkeypatch.setattr(_net, 'unreachable', lambda url: OSError('no route to host'))
     with pytest.raises(TfkipError, match=r"^tfds:mnist: not prepared in .*, and its download "
                        r"failed \(OSError: no route to host\); without internet, prepare it "
                        r"where there is \(tfds build mnist\)"):

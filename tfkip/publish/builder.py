@@ -22,7 +22,7 @@ import json
 import numpy as np
 import tensorflow_datasets as tfds
 
-from tfkip._net import unreachable
+from tfkip import _net
 from tfkip.formats import distilled_set
 from tfkip.distill import methods
 from tfkip.errors import TfkipError
@@ -260,16 +260,10 @@ class KipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
 def _download(dl_manager, url, published):
     """dl_manager.download(url), a failure a one-line TfkipError that says how to do without."""
-    try:
-        error = unreachable(url)
-        if error is not None:
-            raise error
-        return dl_manager.download(url)
-    except (OSError, tfds.download.DownloadError) as e:
-        raise TfkipError(f'could not download {url} ({type(e).__name__}: '
-                         f'{str(e).splitlines()[0][:200]}); without internet, give the '
-                         f"authors' file of {published.name} (tfkip publish --artifact, or "
-                         "the manual dir)") from None
+    return _net.download(
+        lambda: dl_manager.download(url), check=url, failed=f'could not download {url}',
+        instead=f"give the authors' file of {published.name} (tfkip publish --artifact, or "
+                'the manual dir)')
 
 
 def _manual_files(dl_manager, published):

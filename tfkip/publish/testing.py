@@ -149,7 +149,7 @@ class PublishedSetsTestCase(tfds.testing.DatasetBuilderTestCase):
         # The stand-in downloads need no network: the reachability check passes.
         for patcher in (mock.patch.object(KipBuilder, 'source_train_images',
                                           lambda _: self._train),
-                        mock.patch('tfkip.publish.builder.unreachable', lambda url: None)):
+                        mock.patch('tfkip._net.unreachable', lambda url: None)):
             patcher.start()
             self.patchers.append(patcher)
 

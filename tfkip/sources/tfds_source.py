@@ -7,7 +7,7 @@ with `builder.as_dataset`. On remote Beam workers `data_dir` must be shared stor
 """
 import numpy as np
 
-from tfkip._net import unreachable
+from tfkip import _net
 from tfkip._tf import is_prepared, tf
 from tfkip.errors import TfkipError
 from tfkip.sources.base import Batch, SplitInfo, Source, index_keys, index_shards
@@ -37,22 +37,15 @@ class Tfds(Source):
                              ) from None
 
     def _download_and_prepare(self, builder):
-        import tensorflow_datasets as tfds
-        try:
-            # TFDS's own datasets download, their metadata first from TFDS's GCS bucket: if
-            # that host cannot be reached, fail now rather than after minutes of retries.
-            # (A builder defined elsewhere may generate its data without any download.)
-            if type(builder).__module__.startswith('tensorflow_datasets.'):
-                error = unreachable('https://storage.googleapis.com/tfds-data')
-                if error is not None:
-                    raise error
-            builder.download_and_prepare()
-        except (OSError, tfds.download.DownloadError) as e:  # requests' errors are OSErrors
-            raise TfkipError(
-                f'{self.name}: not prepared in {builder.data_dir}, and its download failed '
-                f'({type(e).__name__}: {str(e).splitlines()[0][:200]}); without internet, '
-                f'prepare it where there is (tfds build {self.dataset}) and pass its data_dir '
-                '(--tfds-data-dir), or give an ImageFolder or .npz source') from None
+        # TFDS's own datasets download, their metadata first from TFDS's GCS bucket: check
+        # that host. (A builder defined elsewhere may generate its data without a download.)
+        ours = type(builder).__module__.startswith('tensorflow_datasets.')
+        _net.download(
+            builder.download_and_prepare,
+            check='https://storage.googleapis.com/tfds-data' if ours else None,
+            failed=f'{self.name}: not prepared in {builder.data_dir}, and its download failed',
+            instead=f'prepare it where there is (tfds build {self.dataset}) and pass its '
+                    'data_dir (--tfds-data-dir), or give an ImageFolder or .npz source')
 
     def _keys(self, builder):
         keys = builder.info.supervised_keys
