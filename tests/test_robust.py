@@ -41,10 +41,11 @@ def _score(labels, label_robust=True, **kwargs):
     return _score_with(labels, networks, label_robust, **kwargs), networks.calls
 
 
-def _score_with(labels, networks, label_robust=True, **kwargs):
-    config = TransferConfig(seeds=(0, 1), augmentation=('crop',))
+def _score_with(labels, networks, label_robust=True, full_epochs=None, **kwargs):
+    config = TransferConfig(seeds=(0, 1), augmentation=('crop',), epochs=30)
     return robust_scores(config, ScoreConfig(learning_rates=(0.001, 0.01, 0.05),
-                                             label_robust=label_robust),
+                                             label_robust=label_robust,
+                                             full_epochs=full_epochs),
                          np.zeros((2, 4, 4, 1), np.float32), labels,
                          np.zeros((2, 4, 4, 1), np.float32), np.eye(2, dtype=np.float32),
                          _split(20, 'train'), _split(6, 'validation'), _split(8, 'test'),
@@ -69,9 +70,12 @@ def test_each_rate_is_chosen_on_validation_and_only_it_meets_test():
     assert by_what['hard'].loss == 'xent' and by_what['distilled'].loss == 'auto'
     assert by_what['distilled_plain'].augmentation == () == by_what['random_plain'].augmentation
     full = by_what['full training split']
-    assert (full.augmentation, full.loss, full.epochs, full.learning_rate) == ((), 'xent', 50,
-                                                                               0.01)
+    # As long as the set's networks (DD-Ranking's), unless full_epochs says otherwise.
+    assert (full.augmentation, full.loss, full.epochs, full.steps, full.learning_rate) == (
+        (), 'xent', 30, None, 0.01)
     assert [n for what, _, n, _ in calls if what == 'full training split'] == [20]
+    _, calls = _score(np.array([[0.9, 0.1], [0.2, 0.8]], np.float32), full_epochs=5)
+    assert [config.epochs for what, config, *_ in calls if what == 'full training split'] == [5]
 
 
 def test_the_scores_are_dd_rankings_per_seed_then_averaged():

@@ -10,8 +10,9 @@ one protocol (a `TransferConfig`), the evaluations are (one network per seed eac
 - `random`: R, one-hot labels;
 - `distilled_plain`, `random_plain`: S and R without augmentation;
 - `full`: the whole training split (less the validation split), one-hot labels, no
-  augmentation, `ScoreConfig.full_epochs` epochs at the protocol's learning rate (DD-Ranking
-  trains real data with one fixed recipe too), unless its accuracy is given.
+  augmentation, as many epochs as the protocol trains a set (DD-Ranking's length; or
+  `ScoreConfig.full_epochs`) at the protocol's learning rate (DD-Ranking trains real data
+  with one fixed recipe too), unless its accuracy is given.
 
 Each evaluation but `full` trains one network (the first seed) per rate of
 `ScoreConfig.learning_rates` on the validation split, then every seed at the best rate on
@@ -35,9 +36,10 @@ class ScoreConfig:
 
     Attributes:
       learning_rates: the rates each evaluation chooses from on validation (DD-Ranking's).
-      full_epochs: epochs of the networks trained on the whole training split. DD-Ranking
-        trains them as long as its set networks; at the standard protocol's 1000 that is
-        days of a CPU for CIFAR-10.
+      full_epochs: epochs of the networks trained on the whole training split; None: the
+        protocol's `epochs`, as DD-Ranking trains them as long as its set networks (at the
+        standard protocol's 1000, minutes a network for digits on a CPU, days for
+        CIFAR-10).
       lrs_lambda: the weight of IOR against HLR in the Label-Robust Score.
       ars_lambda: the weight of the gap with augmentation against the gap without it.
       label_robust: measure the Label-Robust Score; off, the Augmentation-Robust Score alone,
@@ -46,7 +48,7 @@ class ScoreConfig:
     """
     learning_rates: tuple = dataclasses.field(default=(0.001, 0.005, 0.01, 0.05, 0.1),
                                               metadata={'item': float, 'metavar': 'LR'})
-    full_epochs: int = 50
+    full_epochs: int | None = None
     lrs_lambda: float = 0.5
     ars_lambda: float = 0.5
     label_robust: bool = True
@@ -56,7 +58,8 @@ class ScoreConfig:
         if not self.learning_rates or not all(
                 isinstance(r, (int, float)) and r > 0 for r in self.learning_rates):
             raise TfkipError(f'learning_rates must be numbers > 0, got {self.learning_rates!r}')
-        check_integers(self, ('full_epochs',), 1)
+        if self.full_epochs is not None:
+            check_integers(self, ('full_epochs',), 1)
         check_positive(self, ('lrs_lambda', 'ars_lambda'))
         check_booleans(self, ('label_robust',))
         for name in ('lrs_lambda', 'ars_lambda'):
@@ -124,7 +127,7 @@ def robust_scores(config, score_config, set_images, set_labels, random_images, r
         for run, (run_config, whose) in runs.items()}
     if score_config.label_robust and full_accuracy is None:
         full_config = dataclasses.replace(config, augmentation=(), loss='xent', steps=None,
-                                          epochs=score_config.full_epochs)
+                                          epochs=score_config.full_epochs or config.epochs)
         full = networks('full training split', full_config, train.images,
                         one_hot(train.labels, len(train.class_names)), test)
     rates = {run: max(found, key=lambda rate: float(np.mean(found[rate])))
