@@ -244,19 +244,16 @@ def build_network(config, image_shape, num_classes, seed, architecture=None):
     return model
 
 
-# XLA for images of this many pixels or more. On 2 CPU cores (one probe each), the standard
-# protocol's step at 400 images of 32x32 took 0.46 s with XLA against 0.92 without; at 100
-# of 8x8, 43 ms against 22 (and compiled 6 s against 3.5). Between them, unmeasured.
-XLA_MIN_PIXELS = 28 * 28
-
-
-def train_network(config, images, soft_labels, seed, architecture=None, jit_compile=None):
+def train_network(config, images, soft_labels, seed, architecture=None, jit_compile=None,
+                  callbacks=()):
     """One network of `config` trained on the set with `seed`.
 
     Args:
       images: [N, H, W, C] float32; soft_labels: [N, K] float32.
-      jit_compile: XLA for the training step (None: always on JAX; on TensorFlow for images
-        of `XLA_MIN_PIXELS` or more, where Keras's 'auto' leaves it off on a CPU).
+      jit_compile: XLA for the training step (None: on JAX, where off runs eagerly; on
+        TensorFlow Keras's 'auto', off on a CPU, where XLA measured 7-130% slower at every
+        set size and image shape of the benchmarks: `benchmarks/keras_backends.py`).
+      callbacks: Keras callbacks for the training (e.g. a benchmark's step timer).
 
     Returns:
       the trained Keras model (logits).
@@ -265,13 +262,13 @@ def train_network(config, images, soft_labels, seed, architecture=None, jit_comp
     targets, loss = _targets(config, soft_labels)
     steps = config.total_steps(len(images))
     model = build_network(config, images.shape[1:], soft_labels.shape[1], seed, architecture)
-    if jit_compile is None:  # on JAX, off would run eagerly
+    if jit_compile is None:
         import keras
-        jit_compile = (keras.backend.backend() != 'tensorflow'
-                       or images.shape[1] * images.shape[2] >= XLA_MIN_PIXELS)
+        jit_compile = True if keras.backend.backend() != 'tensorflow' else 'auto'
     model.compile(optimizer=_optimizer(config, steps), loss=loss, jit_compile=jit_compile)
     model.fit(_batches(images, targets, min(config.batch_size, len(images)), seed),
-              epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0)
+              epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0,
+              callbacks=list(callbacks))
     return model
 
 
