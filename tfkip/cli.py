@@ -21,7 +21,6 @@ from tfkip._runtime import configure_xla_cpu
 from tfkip._tf import tf
 from tfkip.errors import TfkipError
 from tfkip.preprocess.transform import PreprocessConfig  # light: numpy only
-from tfkip.transfer.robust import ScoreConfig  # light: no Keras
 
 
 def build_parser():
@@ -151,8 +150,7 @@ def _transfer(args, values):
     from tfkip.pipeline import stages
     from tfkip.transfer.robust import score_set
     from tfkip.transfer.train import TransferConfig, protocols
-    score_config = (ScoreConfig(**options.pick(values, ScoreConfig)) if values.get('scores')
-                    else None)
+    score_config = option_sets.score_config({**values, 'full_accuracy': args.full_accuracy})
     if args.full_accuracy is not None and not 0 <= args.full_accuracy <= 1:
         raise TfkipError(f'--full-accuracy is a fraction in [0, 1], got {args.full_accuracy}')
     if args.full_accuracy is not None and score_config and not score_config.label_robust:

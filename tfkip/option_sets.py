@@ -3,6 +3,7 @@
 KernelConfig, each registered method's Options, PreprocessConfig) and the transfer options.
 Light: the configurations import no JAX or TensorFlow."""
 from tfkip import options
+from tfkip.errors import TfkipError
 
 
 def data_args(parser, required=True):
@@ -84,3 +85,19 @@ def transfer_args(parser, prefix=''):
                         action='store_true', default=None, help='measure them (hours on a CPU '
                         'for 32x32 images)')
     return names + [prefix + 'scores'] + options.add_fields(scores, ScoreConfig, prefix=prefix)
+
+
+def score_config(values, prefix=''):
+    """The ScoreConfig that --<prefix>scores and its options give, or None without
+    --<prefix>scores, where an option of the scores (or --full-accuracy) is an error rather
+    than silently unused."""
+    from tfkip.transfer.robust import ScoreConfig
+    fields = options.pick(values, ScoreConfig, prefix=prefix)
+    if values.get(prefix + 'scores'):
+        return ScoreConfig(**fields)
+    unused = [prefix + name for name in fields] + (
+        ['--full-accuracy'] if values.get('full_accuracy') is not None else [])
+    if unused:
+        raise TfkipError(f'{", ".join(unused)}: for the robust scores, which '
+                         f'{options.flag(prefix + "scores")} asks for')
+    return None

@@ -12,6 +12,7 @@ import os
 
 from tfkip.distill.config import DistillConfig
 from tfkip.errors import TfkipError
+from tfkip.option_sets import score_config
 from tfkip.options import ALIASES, pick
 from tfkip.preprocess import PreprocessConfig
 from tfkip.pipeline import RUN_DEFAULTS, RUN_FACTOR, RUN_FACTOR_SIDE, STAGES
@@ -88,8 +89,7 @@ class RunConfig:
                    preprocess=PreprocessConfig.from_options(values),
                    distill=distill,
                    transfer=protocols(transfer.pop('protocol', None), dataset, **transfer),
-                   scores=ScoreConfig(**pick(values, ScoreConfig, prefix=TRANSFER_PREFIX))
-                   if values.get(TRANSFER_PREFIX + 'scores') else None,
+                   scores=score_config(values, TRANSFER_PREFIX),
                    skip=(skip,) if isinstance(skip, str) else tuple(skip),
                    **{k: values[k] for k in ('train_split', 'eval_split', 'tfds_data_dir')
                       if k in values})
