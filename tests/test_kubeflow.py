@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tfkip import cli
+from conftest import SMALL_RUN
 
 kfp = pytest.importorskip('kfp')  # the `kfp` extra
 from kfp import compiler, local  # noqa: E402
@@ -20,9 +20,6 @@ pytestmark = [
     # The local runner runs the components here, not in their image: as intended.
     pytest.mark.filterwarnings('ignore:You may be attemping to run a task:RuntimeWarning')]
 
-OPTIONS = {'source': 'sklearn:digits', 'ipc': 1, 'steps': 10, 'eval_every': 5,
-           'eval_size': 100, 'target_batch_size': 100, 'transfer_steps': 3,
-           'transfer_width': 8, 'transfer_seeds': [0]}
 STAGES = ['preprocess', 'distill', 'publish', 'transfer', 'baseline']
 
 
@@ -38,22 +35,20 @@ def test_the_pipeline_compiles_to_yaml_with_a_typed_component_per_stage(tmp_path
     assert outputs['publish']['published']['artifactType']['schemaTitle'] == 'system.Dataset'
 
 
-def test_the_local_kfp_run_gives_what_tfkip_run_gives(tmp_path):
+def test_the_local_kfp_run_gives_what_tfkip_run_gives(tmp_path, small_run):
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / 'kfp'))
-    tfkip_pipeline(config=json.dumps(OPTIONS))
+    tfkip_pipeline(config=json.dumps(SMALL_RUN))
     (root,) = glob.glob(str(tmp_path / 'kfp' / 'tfkip-*'))
     produced = lambda stage: json.load(open(os.path.join(root, stage, 'executor_output.json')))[
         'artifacts']
     metrics = lambda stage: produced(stage)['metrics']['artifacts'][0]['metadata']
 
-    (tmp_path / 'run.json').write_text(json.dumps(OPTIONS))
-    assert cli.main(['run', '--config-file', str(tmp_path / 'run.json'),
-                     '--run-dir', str(tmp_path / 'run')]) == 0
-    report = json.loads((tmp_path / 'run' / 'report.json').read_text())
+    run_dir, _ = small_run  # `tfkip run` with the same options
+    report = json.loads((run_dir / 'report.json').read_text())
 
     distilled = produced('distill')['distilled']['artifacts'][0]['uri']
     with np.load(os.path.join(distilled, 'distilled.npz')) as a, \
-            np.load(tmp_path / 'run' / 'distilled.npz') as b:
+            np.load(run_dir / 'distilled.npz') as b:
         assert sorted(a.files) == sorted(b.files)
         for key in a.files:
             np.testing.assert_array_equal(a[key], b[key])

@@ -1,5 +1,6 @@
 """`tfkip run`: every stage on scikit-learn's digits, resuming, config files, skipping."""
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -12,15 +13,13 @@ from tfkip.publish import dataset_for_source
 
 pytestmark = pytest.mark.slow  # end to end: the full suite runs it
 
-# Small enough for CI: 1 image per class, a few KIP and Keras steps.
-SMALL = ['--ipc', '1', '--steps', '10', '--eval-every', '5', '--eval-size', '100',
-         '--target-batch-size', '100', '--transfer-steps', '3', '--transfer-width', '8',
-         '--transfer-seeds', '0']
 
 
-def run(tmp_path, *extra):
-    return cli.main(['run', '--source', 'sklearn:digits', '--run-dir', str(tmp_path / 'run'),
-                     *SMALL, *extra])
+@pytest.fixture
+def run(tmp_path, small_run_config):
+    """`tfkip run` of conftest's SMALL_RUN in tmp_path / 'run', with extra options."""
+    return lambda *extra: cli.main(['run', '--config-file', str(small_run_config),
+                                    '--run-dir', str(tmp_path / 'run'), *extra])
 
 
 def test_digits_source_has_fixed_disjoint_stratified_splits():
@@ -58,10 +57,8 @@ def test_the_preset_multi_forms_28x28_images_and_up_and_leaves_other_methods_the
     assert getattr(distill.options, 'dm_siamese', False) == (method == 'dm')
 
 
-def test_run_makes_every_stage_and_a_rerun_resumes(tmp_path, capsys):
-    assert run(tmp_path) == 0
-    out = capsys.readouterr().out
-    run_dir = tmp_path / 'run'
+def test_run_makes_every_stage_and_a_rerun_resumes(small_run, run, tmp_path, capsys):
+    run_dir, out = small_run
     # tfkip run's preset: DM on the ConvNet family (labels fixed), augmentation; 8x8 images
     # are not multi-formed.
     published = 'kip_digits/dm_convnet_fixedlabels_aug_ipc1'
@@ -79,16 +76,18 @@ def test_run_makes_every_stage_and_a_rerun_resumes(tmp_path, capsys):
                                    data_dir=str(run_dir / 'tfds')))
     assert rows['image'].shape == (10, 8, 8, 1)
 
-    # Same options: nothing but the report reruns. A changed transfer option reruns the
-    # transfer stage and those after it, not the distillation.
-    assert run(tmp_path, '--transfer-steps', '4') == 0
+    # Rerun in a copy (the shared run stays as it was made): a changed transfer option reruns
+    # the transfer stage and those after it, not the distillation.
+    shutil.copytree(run_dir, tmp_path / 'run')
+    run_dir = tmp_path / 'run'
+    assert run('--transfer-steps', '4') == 0
     out = capsys.readouterr().out
     for stage in ('preprocess', 'distill', 'publish'):
         assert f'[{stage}] done already' in out
     for stage in ('transfer', 'baseline', 'report'):
         assert f'[{stage}] running' in out
     # DD-Ranking's scores: the transfer stage measures them.
-    assert run(tmp_path, '--transfer-steps', '4', '--transfer-scores', '--transfer-learning-rates',
+    assert run('--transfer-steps', '4', '--transfer-scores', '--transfer-learning-rates',
                '0.05', '--transfer-full-epochs', '1') == 0
     out = capsys.readouterr().out
     assert '[transfer] running' in out and '[distill] done already' in out
@@ -98,15 +97,15 @@ def test_run_makes_every_stage_and_a_rerun_resumes(tmp_path, capsys):
         run_dir / 'report.md').read_text()
 
 
-def test_a_crashed_stage_reruns_from_where_it_stopped(tmp_path, capsys, monkeypatch):
+def test_a_crashed_stage_reruns_from_where_it_stopped(run, tmp_path, capsys, monkeypatch):
     def crash(*args):
         raise TfkipError('simulated crash')
     monkeypatch.setitem(stages._RUNNERS, 'publish', crash)
-    assert run(tmp_path, '--skip', 'transfer', 'baseline') == 2
+    assert run('--skip', 'transfer', 'baseline') == 2
     assert 'simulated crash' in capsys.readouterr().err
     assert not (tmp_path / 'run' / 'stages' / 'publish.json').exists()
     monkeypatch.undo()
-    assert run(tmp_path, '--skip', 'transfer', 'baseline') == 0
+    assert run('--skip', 'transfer', 'baseline') == 0
     out = capsys.readouterr().out
     assert '[distill] done already' in out and '[publish] running' in out
     report = json.loads((tmp_path / 'run' / 'report.json').read_text())
@@ -129,8 +128,8 @@ def test_config_file_holds_options_and_the_command_line_overrides_it(tmp_path, c
     assert 'unknown option(s) ipcs' in capsys.readouterr().err
 
 
-def test_skipping_a_stage_a_later_one_needs_is_a_clear_error(tmp_path, capsys):
-    assert run(tmp_path, '--skip', 'publish') == 2
+def test_skipping_a_stage_a_later_one_needs_is_a_clear_error(run, tmp_path, capsys):
+    assert run('--skip', 'publish') == 2
     assert "the transfer stage needs the publish stage's output" in capsys.readouterr().err
     assert cli.main(['run', '--source', 'data/my_images', '--run-dir', str(tmp_path)]) == 2
     assert 'give --dataset' in capsys.readouterr().err
