@@ -24,11 +24,13 @@ def _pair(shape, seed=0):
 
 
 def _kernels(arch, **fast):
+    """(neural-tangents' kernel, the fast one), jitted as their callers jit them: eager,
+    neural-tangents' takes about four times as long here."""
     # One neural-tangents block: jaxlib 0.10.2's CPU compiler crashes on NT's blocked
     # float64 gradient after its forward pass, a bug outside tfkip.
     reference = make_kernel_fn(KernelConfig('convnet', implementation='neural_tangents',
                                             block_size=64, **arch))
-    return reference, make_kernel_fn(KernelConfig('convnet', **arch, **fast))
+    return jax.jit(reference), jax.jit(make_kernel_fn(KernelConfig('convnet', **arch, **fast)))
 
 
 def _hparams(dtype):
@@ -128,8 +130,8 @@ def test_accelerator_blocks_stop_at_the_pairs_xla_compiles_quickly():
 
 def _vjps_agree(fast, reference, x, seed=1):
     """fast and reference give the same values and the same vector-Jacobian products."""
-    y, vjp = jax.vjp(fast, *x)
-    y_ref, vjp_ref = jax.vjp(reference, *x)
+    y, vjp = jax.vjp(jax.jit(fast), *x)
+    y_ref, vjp_ref = jax.vjp(jax.jit(reference), *x)  # eager, these take 5x as long here
     g = jnp.asarray(np.random.default_rng(seed).normal(size=y.shape))
     np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
     for got, want in zip(vjp(g), vjp_ref(g)):
