@@ -175,3 +175,31 @@ def test_dm_refuses_what_it_cannot_do():
         DMOptions(dm_ce_weight=-0.5)
     with pytest.raises(TfkipError, match='dm_siamese'):
         DMOptions(dm_siamese='yes')
+
+
+@pytest.mark.parametrize('queue', [0, 2])
+def test_sgd_moves_the_images_along_the_gradient_as_adam_does_not(train_data, queue):
+    """--dm-optimizer sgd reaches both of DM's pairs: SGD's first step is -lr x the gradient
+    (in proportion to lr, and as uneven as the gradient); Adam's is about lr x its sign."""
+    from tfkip.distill import optimizer
+    assert set(optimizer.RULES) == set(
+        DMOptions.__dataclass_fields__['dm_optimizer'].metadata['choices'])
+    network = convnet.Network(8, 1, 'instance', 2 ** 0.5, 0.1)
+    x_t, y_t = train_data.images[:24], centered_one_hot(train_data.labels[:24], 3)
+    start = {'images': train_data.images[:6], 'labels': y_t[:6]}
+
+    def moved(rule, learning_rate):
+        pair = dm(network, 3, (8, 8, 1), learning_rate=learning_rate, queue=queue, rule=rule)
+        state, _ = jax.jit(pair.update)(pair.init(start), x_t, y_t)
+        np.testing.assert_array_equal(state.params['labels'], start['labels'])  # frozen
+        return np.abs(np.asarray(state.params['images'] - start['images']))
+
+    sgd = moved('sgd', 1.0)
+    np.testing.assert_allclose(moved('sgd', 0.2), 0.2 * sgd, rtol=1e-4, atol=1e-7)
+    assert sgd.max() > 3 * np.median(sgd)
+    np.testing.assert_allclose(moved('adam', 0.2), 0.2, rtol=1e-3)
+
+
+def test_an_unknown_image_optimizer_is_a_clear_error():
+    with pytest.raises(TfkipError, match="unknown dm_optimizer 'lamb'; choose one of"):
+        DMOptions(dm_optimizer='lamb')

@@ -30,9 +30,9 @@ class DistillConfig:
         the stored image's label, so a set stores `images_per_class` images per class and
         trains on factor**2 times as many; each sub-image starts from a downscaled real
         image (1: the stored images are the training images).
-      steps: training steps (Adam updates) of the methods that learn.
-      learning_rate: Adam step size for every learned parameter (the peak, with a
-        schedule).
+      steps: training steps (optimizer updates) of the methods that learn.
+      learning_rate: the step size of every learned parameter (the peak, with a schedule):
+        Adam's, or that of the method's own update rule (DM's dm_optimizer).
       lr_schedule: 'constant', or 'cosine' (decay to 0 over `steps`).
       target_batch_size: real target images per step, class-balanced (a multiple of the
         number of classes).

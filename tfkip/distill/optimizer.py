@@ -1,11 +1,11 @@
-"""What every learning method's step shares: the init/update pair, its state, and Adam on the
-parameters a method learns.
+"""What every learning method's step shares: the init/update pair, its state, and the update
+rule (Adam, or SGD) on the parameters a method learns.
 
 A method's `pair(...)` returns a `Pair` of pure functions, `init(params) -> state` and
 `update(state, x_t, y_t, weights=None) -> (state, metrics)`, which the training loop
 (`tfkip.distill.train`) jits, checkpoints and resumes without knowing the method. Most
-methods minimise a loss of the parameters with `adam_pair`, over a `State`; a method with
-more state (FRePo's network pool) builds its own pair from `masked_adam`.
+methods minimise a loss of the parameters with `loss_pair`, over a `State`; a method with
+more state (a network pool) builds its own pair from `masked_optimizer`.
 """
 from typing import Any, Callable, NamedTuple
 
@@ -17,7 +17,7 @@ from tfkip.distill.formation import decoded
 
 
 class State(NamedTuple):
-    """The state of an `adam_pair`.
+    """The state of an `loss_pair`.
 
     params: {name: pytree of float32}: the method's parameters ('images' [S, H, W, C],
       'labels' [S, C], and its own).
@@ -44,20 +44,28 @@ def frozen(params, learn):
             for name, value in params.items()}
 
 
-def masked_adam(learning_rate, learn):
-    """Adam on the entries of a params dict named in `learn`; the others frozen
-    (`optax.set_to_zero`), so the optimizer state has one shape whatever is learned."""
+# The update rules by name: Adam, every method's; SGD with momentum 0.5, the rule the DM and
+# IDM authors learn their images by.
+RULES = {'adam': optax.adam,
+         'sgd': lambda learning_rate: optax.sgd(learning_rate, momentum=0.5)}
+
+
+def masked_optimizer(learning_rate, learn, rule='adam'):
+    """`rule` (a name in `RULES`) at `learning_rate` (a float or an optax schedule) on the
+    entries of a params dict named in `learn`; the others frozen (`optax.set_to_zero`), so
+    the optimizer state has one shape whatever is learned."""
     return optax.multi_transform(
-        {'learn': optax.adam(learning_rate), 'freeze': optax.set_to_zero()},
+        {'learn': RULES[rule](learning_rate), 'freeze': optax.set_to_zero()},
         lambda params: {name: jax.tree.map(lambda _: 'learn' if name in learn else 'freeze',
                                            value) for name, value in params.items()})
 
 
-def adam_pair(loss_fn, learning_rate, learn, key_of_step, factor=1):
+def loss_pair(loss_fn, learning_rate, learn, key_of_step, factor=1, rule='adam'):
     """The pair minimising `loss_fn(params, x_t, y_t, weights, key) -> (loss, metrics)` with
-    `masked_adam` over `State`; step i gets `key_of_step(i)`. The state holds the stored
-    support set; `loss_fn` sees its training images (`formation.decoded` at `factor`)."""
-    optimizer = masked_adam(learning_rate, learn)
+    `masked_optimizer` (`rule`) over `State`; step i gets `key_of_step(i)`. The state holds
+    the stored support set; `loss_fn` sees its training images (`formation.decoded` at
+    `factor`)."""
+    optimizer = masked_optimizer(learning_rate, learn, rule)
 
     def init(params):
         return State(params, optimizer.init(params), jnp.zeros([], jnp.int32))

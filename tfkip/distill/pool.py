@@ -92,7 +92,7 @@ def pool_pair(loss_fn, optimizer, networks, network_grads, *, seed, draw_stream,
     """The init/update pair of a method with a pool, over `PoolState`. Each step draws a
     network (with `fold_in(step key, draw_stream)`), updates the params with `optimizer` on
     `loss_fn(params, theta, x_t, y_t, weights, key) -> (loss, metrics)` (the params decoded at
-    `factor`, as `adam_pair`'s), then trains the network one step on
+    `factor`, as `loss_pair`'s), then trains the network one step on
     `network_grads(theta, updated params, x_t, y_t, weights, key)`."""
     def init(params):
         return PoolState(params, optimizer.init(params), jnp.zeros([], jnp.int32),

@@ -21,7 +21,7 @@ width-32 ConvNet on MNIST: 21k floats per step) plus one step's activations. Com
 grows as K (about three network passes over x_s per inner step), which is what limits K:
 tens of steps, as in the paper, not thousands.
 
-The pair is an `optimizer.adam_pair`, run by the shared training loop; the jitted step runs on
+The pair is an `optimizer.loss_pair`, run by the shared training loop; the jitted step runs on
 whatever devices its inputs are on (no explicit sharding: the synthetic set is small and the target
 batch is split by XLA when it arrives sharded).
 """
@@ -33,7 +33,7 @@ import numpy as np
 import optax
 
 from tfkip.distill.distributed import batch_mean
-from tfkip.distill.optimizer import adam_pair, frozen
+from tfkip.distill.optimizer import loss_pair, frozen
 from tfkip.kernels.architectures import ARCHITECTURES
 
 LEARNABLE = ('images', 'labels', 'raw_step_sizes')
@@ -119,7 +119,7 @@ def dd(network, num_classes, image_shape, *, learning_rate, learn=('images', 'ra
                           jnp.argmax(logits, -1) == jnp.argmax(one_hot, -1), target_weights)
 
     key = jax.random.key(seed)
-    return adam_pair(outer_loss, learning_rate, learn,
+    return loss_pair(outer_loss, learning_rate, learn,
                      lambda step: jax.random.fold_in(key, step) if random_init else key, factor)
 
 

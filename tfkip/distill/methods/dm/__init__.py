@@ -3,7 +3,8 @@ and support images under a fresh random ConvNet every step (`step.py` beside thi
 import dataclasses
 
 from tfkip.distill.methods import Method, register
-from tfkip.errors import TfkipError, check_booleans, check_integers, check_positive
+from tfkip.errors import (TfkipError, check_booleans, check_choices, check_integers,
+                          check_positive)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +28,8 @@ class DMOptions:
       dm_siamese: DSA's Siamese mode, as the DM and IDM authors' code augments: each class's
         real and synthetic images transformed alike, one draw per class and step (off: each
         image its own draw).
+      dm_optimizer: the images' update rule: 'adam', or 'sgd' (momentum 0.5, as the DM and
+        IDM authors learn images; its step size is --learning-rate).
     """
     dm_width: int = 128
     dm_depth: int = 3
@@ -36,6 +39,8 @@ class DMOptions:
     dm_queue_batch: int = 0
     dm_ce_weight: float = 0.0
     dm_siamese: bool = False
+    # `optimizer.RULES`' names (a test holds them equal), without importing JAX here.
+    dm_optimizer: str = dataclasses.field(default='adam', metadata={'choices': ('adam', 'sgd')})
 
     def __post_init__(self):
         check_integers(self, ('dm_width', 'dm_depth', 'dm_queue_reset'), 1)
@@ -44,6 +49,7 @@ class DMOptions:
         if not (isinstance(self.dm_ce_weight, (int, float)) and self.dm_ce_weight >= 0):
             raise TfkipError(f'dm_ce_weight must be >= 0, got {self.dm_ce_weight}')
         check_booleans(self, ('dm_siamese',))
+        check_choices(self)
 
 
 class DM(Method):
@@ -77,7 +83,7 @@ class DM(Method):
                   seed=config.seed, mesh=mesh, factor=config.factor, queue=o.dm_queue,
                   queue_reset=o.dm_queue_reset, queue_lr=o.dm_queue_lr,
                   queue_batch=o.dm_queue_batch, ce_weight=o.dm_ce_weight,
-                  siamese=o.dm_siamese)
+                  siamese=o.dm_siamese, rule=o.dm_optimizer)
 
     def made_with(self, config):
         return 'convnet'

@@ -21,7 +21,7 @@ import optax
 
 from tfkip.distill import convnet, distributed
 from tfkip.distill.distributed import batch_mean
-from tfkip.distill.optimizer import adam_pair, frozen, masked_adam
+from tfkip.distill.optimizer import loss_pair, frozen, masked_optimizer
 from tfkip.distill.pool import pool, pool_pair
 from tfkip.distill.sampling import AUGMENT_STREAM, NETWORK_STREAM
 
@@ -87,13 +87,13 @@ def dm_loss(support_images, support_labels, target_images, target_labels, target
 
 def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0, mesh=None,
        factor=1, queue=0, queue_reset=100, queue_lr=0.01, queue_batch=0, ce_weight=0.,
-       siamese=False):
-    """Builds the DM init/update pair (the support images learned with Adam).
+       siamese=False, rule='adam'):
+    """Builds the DM init/update pair (the support images learned by `rule`).
 
     Args:
       network: a `convnet.Network` (drawn afresh every step, or from the queue).
       num_classes, image_shape: K and (H, W, C_in).
-      learning_rate: Adam step size (a float or an optax schedule).
+      learning_rate: the step size of `rule` (a float or an optax schedule).
       augment: `augment(x, key) -> x` for real and support images, or None.
       seed: seeds each step's network and augmentation.
       mesh: a 1-D mesh to split the target batch over (as for `kip`), or None.
@@ -109,6 +109,8 @@ def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0
       siamese: DSA's Siamese augmentation, as the DM and IDM authors' code applies it: one
         transformation per class and step for its real and synthetic images alike (False:
         each image its own, real and synthetic drawn apart).
+      rule: the images' update rule, a name in `optimizer.RULES` ('adam', or 'sgd' as the
+        DM and IDM authors).
 
     Returns:
       A `Pair` over `optimizer.State` (queue 0) or `pool.PoolState`.
@@ -144,10 +146,11 @@ def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0
                                  num_classes)
             return objective(params, theta, *batch, axis_name=axis_name)
 
-        return adam_pair(distributed.over_targets(drawn, mesh), learning_rate, ('images',),
-                         lambda step: jax.random.fold_in(jax.random.key(seed), step), factor)
+        return loss_pair(distributed.over_targets(drawn, mesh), learning_rate, ('images',),
+                         lambda step: jax.random.fold_in(jax.random.key(seed), step), factor,
+                         rule)
 
-    optimizer = masked_adam(learning_rate, ('images',))
+    optimizer = masked_optimizer(learning_rate, ('images',), rule)
     networks = pool(network, num_classes, image_shape,
                     optax.chain(optax.add_decayed_weights(5e-4), optax.sgd(queue_lr, 0.9)),
                     size=queue, reset_every=queue_reset, seed=seed)

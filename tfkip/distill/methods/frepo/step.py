@@ -22,7 +22,7 @@ import optax
 from tfkip.distill import convnet, distributed, step_kernels
 from tfkip.distill.methods.kip.step import kip_loss
 from tfkip.distill.formation import decoded
-from tfkip.distill.optimizer import frozen, masked_adam
+from tfkip.distill.optimizer import frozen, masked_optimizer
 from tfkip.distill.pool import pool, pool_pair
 from tfkip.distill.sampling import AUGMENT_STREAM
 
@@ -57,7 +57,7 @@ def frepo(network, num_classes, image_shape, *, learning_rate, reg, pool_size, r
     unknown = set(learn) - set(LEARNABLE)
     if unknown:
         raise ValueError(f'cannot learn {sorted(unknown)}; choose from {LEARNABLE}')
-    optimizer = masked_adam(learning_rate, learn)
+    optimizer = masked_optimizer(learning_rate, learn)
     networks = pool(network, num_classes, image_shape, optax.adam(online_learning_rate),
                     size=pool_size, reset_every=reset_every, seed=seed)
     norm = network.normalization

@@ -23,7 +23,7 @@ import optax
 from tfkip.distill import distributed
 from tfkip.distill.config import LOSSES
 from tfkip.distill.krr import krr_predict
-from tfkip.distill.optimizer import Pair, adam_pair, frozen
+from tfkip.distill.optimizer import Pair, loss_pair, frozen
 from tfkip.distill.sampling import AUGMENT_STREAM
 
 LEARNABLE = ('images', 'labels', 'hparams', 'log_temperature')
@@ -127,7 +127,7 @@ def kip(kernels, *, learning_rate, reg, learn=('images',), loss='mse', augment=N
         return kip_loss(frozen(params, learn), *batch, kernels=kernels, reg=reg, loss=loss,
                         augment=augment, **kwargs)
 
-    pair = adam_pair(distributed.over_targets(objective, mesh), learning_rate, learn,
+    pair = loss_pair(distributed.over_targets(objective, mesh), learning_rate, learn,
                      lambda step: jax.random.fold_in(jax.random.key(seed), step), factor)
 
     def init(params):
