@@ -22,9 +22,10 @@ import os
 import re
 import sys
 
-from tfkip._runtime import configure_xla_cpu
+from tfkip._runtime import configure_xla_cpu, quiet_tensorflow
 
 configure_xla_cpu()  # before JAX starts its CPU backend
+quiet_tensorflow()
 
 import numpy as np  # noqa: E402
 

@@ -1,4 +1,5 @@
-"""Process-level CPU settings for XLA, applied by the entry points (CLI, benchmarks) only.
+"""Process-level settings, applied by the entry points (CLI, benchmarks) only: XLA's on the
+CPU, and TensorFlow's logging.
 
 XLA's CPU "concurrency-optimized" scheduler runs independent parts of one program at
 the same time; on a 2-core machine the parts then fight over the cores, and a KIP step
@@ -14,6 +15,7 @@ so take the cores from XLA's own thread pool: one OpenBLAS thread makes a KIP-FC
 XLA reads XLA_FLAGS when its CPU backend starts and OpenBLAS its thread count when it is
 loaded, so this must run before the first computation and before SciPy is imported.
 """
+import logging
 import os
 
 _CPU_FLAGS = ('--xla_cpu_enable_concurrency_optimized_scheduler=false',)
@@ -30,3 +32,11 @@ def configure_xla_cpu():
     os.environ['XLA_FLAGS'] = flags
     for name, value in _ENV_DEFAULTS.items():
         os.environ.setdefault(name, value)
+
+
+def quiet_tensorflow():
+    """Turns off TensorFlow's C++ start-up logging (a level the user set wins) and Keras's
+    warning of tf.function retracing, given once per model where the entry points build one
+    per seed: both would bury the progress bars."""
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    logging.getLogger('tensorflow').setLevel(logging.ERROR)

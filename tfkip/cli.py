@@ -9,7 +9,6 @@ the work is done by the stage functions (`tfkip.pipeline.stages`). Heavy imports
 after parsing, so that `--help` is quick.
 """
 import json
-import logging
 import os
 import sys
 
@@ -17,7 +16,7 @@ from tqdm.auto import tqdm
 
 from tfkip import option_sets, options
 from tfkip._io import check_writable
-from tfkip._runtime import configure_xla_cpu
+from tfkip._runtime import configure_xla_cpu, quiet_tensorflow
 from tfkip._tf import tf
 from tfkip.errors import TfkipError
 from tfkip.preprocess.transform import PreprocessConfig  # light: numpy only
@@ -207,16 +206,13 @@ def _run(args, values):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    # TensorFlow's C++ start-up logging would bury the progress bar; a user's own wins.
-    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    quiet_tensorflow()
     if argv[:1] == ['preprocess']:
         from tfkip.beam.preprocess import run
         return run(argv[1:], prog='tfkip preprocess')
     parser = build_parser()
     args = parser.parse_args([a for a in argv if a != '--debug'])
     args.names, args.origin = parser.names.get(args.command, []), {}
-    # Keras warns of tf.function retracing once per model; the CLI builds one per seed.
-    logging.getLogger('tensorflow').setLevel(logging.ERROR)
     configure_xla_cpu()
     tf()  # every command reads or writes with it; started here, quietly, before Keras or TFDS
     try:
