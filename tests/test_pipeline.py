@@ -14,7 +14,6 @@ from tfkip.publish import dataset_for_source
 pytestmark = pytest.mark.slow  # end to end: the full suite runs it
 
 
-
 @pytest.fixture
 def run(tmp_path, small_run_config):
     """`tfkip run` of conftest's SMALL_RUN in tmp_path / 'run', with extra options."""

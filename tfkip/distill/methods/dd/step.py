@@ -33,7 +33,7 @@ import numpy as np
 import optax
 
 from tfkip.distill.distributed import batch_mean
-from tfkip.distill.optimizer import loss_pair, frozen
+from tfkip.distill.optimizer import frozen, loss_pair
 from tfkip.kernels.architectures import ARCHITECTURES
 
 LEARNABLE = ('images', 'labels', 'raw_step_sizes')

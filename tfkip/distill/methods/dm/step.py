@@ -21,7 +21,7 @@ import optax
 
 from tfkip.distill import convnet, distributed
 from tfkip.distill.distributed import batch_mean
-from tfkip.distill.optimizer import loss_pair, frozen, masked_optimizer
+from tfkip.distill.optimizer import frozen, loss_pair, masked_optimizer
 from tfkip.distill.pool import pool, pool_pair
 from tfkip.distill.sampling import AUGMENT_STREAM, NETWORK_STREAM
 

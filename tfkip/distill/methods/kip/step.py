@@ -23,7 +23,7 @@ import optax
 from tfkip.distill import distributed
 from tfkip.distill.config import LOSSES
 from tfkip.distill.krr import krr_predict
-from tfkip.distill.optimizer import Pair, loss_pair, frozen
+from tfkip.distill.optimizer import Pair, frozen, loss_pair
 from tfkip.distill.sampling import AUGMENT_STREAM
 
 LEARNABLE = ('images', 'labels', 'hparams', 'log_temperature')
