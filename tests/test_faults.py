@@ -25,9 +25,10 @@ def start(run_dir, config):
 
 def test_killed_in_every_stage_in_turn_then_rerun_ends_as_an_uninterrupted_run(
         small_run, small_run_config, tmp_path):
-    """conftest's SMALL_RUN in one run directory, killed once in each stage: each rerun resumes from what the killed
-    one left (skipping the stages done) and is killed in the next stage, the last one
-    finishes. So every stage is killed and recovered from, in one chain of short runs."""
+    """conftest's SMALL_RUN in one run directory, killed once in each stage: each rerun
+    resumes from what the killed one left (skipping the stages done) and is killed in the
+    next stage, the last one finishes. So every stage is killed and recovered from, in one
+    chain of short runs."""
     run_dir = tmp_path / 'run'
     # (stage, the line to wait for, then seconds to wait): distill is killed after its step-5
     # evaluation (a checkpoint at step 4 behind it, steps 6-10 ahead) whatever the machine's

@@ -17,7 +17,7 @@ from tfkip.distill.formation import decoded
 
 
 class State(NamedTuple):
-    """The state of an `loss_pair`.
+    """The state of a `loss_pair`.
 
     params: {name: pytree of float32}: the method's parameters ('images' [S, H, W, C],
       'labels' [S, C], and its own).
