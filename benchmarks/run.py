@@ -368,6 +368,7 @@ COLUMNS = [
         _pct(r['random']['mean'], r['random']['std'])
         + (f' (the {r["random_from"]} row\'s)' if 'random_from' in r else ''))),
     ('set - random (std)', lambda r, s: _gap(r)),
+    ("networks' initialisers", lambda r, s: r['evaluation'] and r['evaluation'].get('init')),
     ('networks on the set, argmax labels', lambda r, s: r.get('hard') and _pct(
         r['hard']['mean'], r['hard']['std'])),
     ('Label-Robust Score', lambda r, s: _score(r, 'label_robust')),
@@ -432,12 +433,17 @@ def beside_peers(results):
     return lines
 
 
+PARITY = "The protocol beside the field's code"
+
+
 def benchmarks_md(recorded):
     results = sorted(recorded['rows'], key=_order)
     pilots = sorted(recorded.get('pilots', []), key=_order)
     beside = beside_peers(results)
-    titles = [s.title for s in SUITES.values()] + ["Beside the authors' code"] * bool(
-        beside) + ['Pilots on a validation split'] * bool(pilots) + [
+    parity = sorted(glob.glob(os.path.join(HERE, 'results', 'authors_evaluation_*.json')))
+    titles = [s.title for s in SUITES.values()] + [PARITY] * bool(parity) + [
+        "Beside the authors' code"] * bool(beside) + ['Pilots on a validation split'] * bool(
+        pilots) + [
         'Held-out KRR accuracy during distillation', 'Notes', 'Speed']
     lines = ['# Benchmarks', '', 'Written by `benchmarks/run.py` from '
              '`benchmarks/results/benchmarks.json`; [docs/benchmarks.md](docs/benchmarks.md) '
@@ -455,8 +461,13 @@ def benchmarks_md(recorded):
         lines += extras + [''] * bool(extras)
         if name == 'standard':
             lines += ['![accuracy against images per class](benchmarks/results/standard.png)', '']
+    if parity:
+        from peers.authors_evaluation import markdown
+        lines += [f'## {PARITY}', '']
+        for path in parity:  # each page less its title
+            lines += [*markdown(json.load(open(path))).splitlines()[2:], '']
     if beside:
-        lines += [f'## {titles[len(SUITES)]}', '', "Each of another tool's rows that timed its "
+        lines += ["## Beside the authors' code", '', "Each of another tool's rows that timed its "
                   "steps, beside tfkip's rows of its method and cell run on the same machine.",
                   '', *beside]
     if pilots:
@@ -529,6 +540,17 @@ def plot(results, path):
         figure.savefig(tmp, format='png', dpi=100)
 
 
+def _script_of(path):
+    """The module (`name` or `peers.name`) of the script that wrote results/<path>: the
+    longest script name the file's name starts with, or None."""
+    scripts = [os.path.relpath(p, HERE)[:-3].replace(os.sep, '.') for p in
+               glob.glob(os.path.join(HERE, '[a-z]*.py'))
+               + glob.glob(os.path.join(HERE, 'peers', '[a-z]*.py'))]
+    name = lambda script: script.rsplit('.', 1)[-1]
+    return max((s for s in scripts if os.path.basename(path).startswith(name(s))),
+               key=lambda s: len(name(s)), default=None)
+
+
 def written(recorded):
     """{path: text} of every file written from the results, the plot aside: BENCHMARKS.md,
     the README's results table, and each micro-benchmark's table from its JSON (by the
@@ -539,10 +561,8 @@ def written(recorded):
     files = {os.path.join(ROOT, 'BENCHMARKS.md'): benchmarks_md(recorded),
              os.path.join(ROOT, 'README.md'): readme[:start] + summary(recorded['rows'])
              + readme[end:]}
-    scripts = [os.path.basename(p)[:-3] for p in glob.glob(os.path.join(HERE, '[a-z]*.py'))]
     for path in glob.glob(os.path.join(HERE, 'results', '*.json')):
-        stem = os.path.basename(path)[:-5]
-        script = max((s for s in scripts if stem.startswith(s)), key=len, default=None)
+        script = _script_of(path)
         if script not in (None, 'run'):
             files[path[:-5] + '.md'] = importlib.import_module(script).markdown(
                 json.load(open(path)))

@@ -60,7 +60,7 @@ def test_the_protocols_are_the_documented_ones():
     assert (standard.epochs, standard.steps, standard.batch_size, standard.loss) == \
         (1000, None, 256, 'auto')
     assert set(standard.augmentation) == {'color', 'crop', 'cutout', 'flip', 'scale', 'rotate'}
-    assert len(standard.seeds) == 5 and standard.init == 'keras'
+    assert len(standard.seeds) == 5 and standard.init == 'torch'
     kip = protocol('kip')
     assert (kip.normalization, kip.init, kip.loss, kip.schedule, kip.weight_decay) == \
         ('none', 'kernel', 'mse', 'cosine', 1e-3)
@@ -90,6 +90,26 @@ def test_soft_xent_targets_are_the_label_vectors_softmax_at_the_temperature():
     np.testing.assert_allclose(softmax(labels / 1e-3), np.eye(3)[[0, 0]], atol=1e-6)
     with pytest.raises(TfkipError, match='label_temperature'):
         TransferConfig(label_temperature=0.0)
+
+
+def test_torch_init_draws_pytorchs_default_ranges():
+    """PyTorch's Conv2d and Linear draw weights and biases from U(+-1/sqrt(fan_in)): std
+    1/sqrt(3 fan_in). Keras's Glorot kernels (zero biases) differ at every layer here."""
+    model = conv_net((16, 16, 3), 10, width=64, depth=2, normalization='instance',
+                     init='torch', seed=3)
+    kernels = [w for w in model.trainable_weights if w.path.endswith('kernel')]
+    biases = [np.asarray(w) for w in model.trainable_weights if w.path.endswith('bias')
+              and 'normalization' not in w.path]
+    assert len(kernels) == len(biases) == 3
+    for kernel, bias in zip(kernels, biases):
+        kernel = np.asarray(kernel)
+        bound = 1 / np.sqrt(np.prod(kernel.shape[:-1]))  # fan_in: all axes but the output
+        assert np.abs(kernel).max() <= bound and np.abs(bias).max() <= bound
+        np.testing.assert_allclose(kernel.std(), bound / np.sqrt(3), rtol=0.1)
+        assert np.abs(bias).max() > bound / 10  # drawn, not zeros
+    again = conv_net((16, 16, 3), 10, width=64, depth=2, normalization='instance',
+                     init='torch', seed=3)
+    np.testing.assert_array_equal(np.asarray(again.trainable_weights[0]), kernels[0])
 
 
 def test_weight_decay_is_an_l2_penalty_on_every_weight():

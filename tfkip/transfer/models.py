@@ -5,9 +5,11 @@
 flatten, dense readout. `mlp` mirrors the FC kernel: `depth` dense + ReLU layers, then the
 readout. With init='kernel' weights start as the infinite-width model's, N(0, W_std^2 /
 fan_in), biases N(0, b_std^2) (the NTK parameterization's standard-parameterization
-equivalent at init); with 'keras', Keras's defaults. `weight_decay` adds the L2 penalty
-weight_decay/2 * ||w||^2 on every weight (kernels, biases, normalization scales), so its
-gradient is weight_decay * w, as PyTorch's SGD weight decay.
+equivalent at init); with 'torch', PyTorch's defaults, as the field's evaluation code
+(DC/DSA/DM/MTT) builds its networks: weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
+`kaiming_uniform_` with a = sqrt(5); with 'keras', Keras's defaults. `weight_decay` adds
+the L2 penalty weight_decay/2 * ||w||^2 on every weight (kernels, biases, normalization
+scales), so its gradient is weight_decay * w, as PyTorch's SGD weight decay.
 """
 import math
 
@@ -43,6 +45,12 @@ class _Layers:
                 stddev=self.W_std / math.sqrt(fan_in), seed=self.seed * 1000 + index)
             out['bias_initializer'] = keras.initializers.RandomNormal(
                 stddev=self.b_std, seed=self.seed * 1000 + 999 - index)
+        elif self.init == 'torch':
+            bound = 1 / math.sqrt(fan_in)
+            out['kernel_initializer'] = keras.initializers.RandomUniform(
+                -bound, bound, seed=self.seed * 1000 + index)
+            out['bias_initializer'] = keras.initializers.RandomUniform(
+                -bound, bound, seed=self.seed * 1000 + 999 - index)
         else:
             out['kernel_initializer'] = keras.initializers.GlorotUniform(
                 seed=self.seed * 1000 + index)

@@ -30,7 +30,7 @@ MODELS = ('auto', 'convnet', 'mlp')
 LOSSES = ('auto', 'xent', 'mse', 'soft_xent')
 OPTIMIZERS = ('sgd', 'adam')
 SCHEDULES = ('step', 'cosine', 'constant')
-INITS = ('keras', 'kernel')
+INITS = ('torch', 'keras', 'kernel')
 NORMALIZATIONS = ('none', 'instance', 'batch')
 POOLINGS = ('avg', 'max')
 
@@ -48,8 +48,10 @@ class TransferConfig:
       normalization: 'none', 'instance' or 'batch' (ConvNet).
       pooling: 'avg' or 'max' (ConvNet).
       prepend_conv: ConvNet: an extra 3x3 conv + ReLU before the blocks (KIP's 'ConvNet').
-      init: 'keras' (Keras's default initialisers) or 'kernel' (N(0, W_std^2/fan_in) weights,
-        N(0, b_std^2) biases: the infinite-width kernel's network at initialisation).
+      init: 'torch' (PyTorch's default initialisers, which the field's evaluation code
+        uses: U(+-1/sqrt(fan_in)) weights and biases), 'keras' (Keras's: Glorot-uniform
+        kernels, zero biases) or 'kernel' (N(0, W_std^2/fan_in) weights, N(0, b_std^2) biases: the infinite-width
+        kernel's network at initialisation).
       loss: 'xent' (cross-entropy on the argmax labels), 'mse' (regress the label vectors),
         'soft_xent' (cross-entropy on softmax(label vector / label_temperature): learned
         labels as a distribution), or 'auto': xent for one-hot labels, mse for learned ones.
@@ -74,7 +76,7 @@ class TransferConfig:
                                            metadata={'choices': NORMALIZATIONS})
     pooling: str = dataclasses.field(default='avg', metadata={'choices': POOLINGS})
     prepend_conv: bool = False
-    init: str = dataclasses.field(default='keras', metadata={'choices': INITS})
+    init: str = dataclasses.field(default='torch', metadata={'choices': INITS})
     loss: str = dataclasses.field(default='auto', metadata={'choices': LOSSES})
     label_temperature: float = 1.0
     optimizer: str = dataclasses.field(default='sgd', metadata={'choices': OPTIMIZERS})
