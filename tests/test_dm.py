@@ -203,3 +203,27 @@ def test_sgd_moves_the_images_along_the_gradient_as_adam_does_not(train_data, qu
 def test_an_unknown_image_optimizer_is_a_clear_error():
     with pytest.raises(TfkipError, match="unknown dm_optimizer 'lamb'; choose one of"):
         DMOptions(dm_optimizer='lamb')
+
+
+def test_torch_init_draws_pytorchs_ranges_and_builds_dms_networks(monkeypatch):
+    """--dm-init torch: every weight and bias in U(+-1/sqrt(fan_in)), std 1/sqrt(3 fan_in)
+    (the 'kernel' draws are sqrt(6) times wider), and DM's networks are built so."""
+    assert set(convnet.INITS) == set(DMOptions.__dataclass_fields__['dm_init'].metadata['choices'])
+    theta = convnet.init(jax.random.key(0), (8, 8, 3), 5, width=32, depth=2, scheme='torch')
+    for layer, fan_in in ((theta['blocks'][0], 27), (theta['blocks'][1], 288),
+                          (theta['readout'], 32 * 2 * 2)):
+        for p in (layer['w'], layer['b']):
+            assert np.abs(np.asarray(p)).max() <= 1 / np.sqrt(fan_in)
+        np.testing.assert_allclose(np.std(np.asarray(layer['w'])), 1 / np.sqrt(3 * fan_in),
+                                   rtol=0.15)
+    with pytest.raises(ValueError, match='scheme must be one of'):
+        convnet.init(jax.random.key(0), (8, 8, 3), 5, scheme='glorot')
+    from tfkip.distill.methods import REGISTRY
+    from tfkip.distill.methods.dm import step
+    built = []
+    monkeypatch.setattr(step, 'dm', lambda network, *args, **kwargs: built.append(network))
+    config = dataclasses.replace(DM, options=DMOptions(dm_width=8, dm_depth=1, dm_init='torch'))
+    REGISTRY['dm'].pair(config, 3, (8, 8, 1), None)
+    assert built[0].scheme == 'torch'
+    with pytest.raises(TfkipError, match='dm_init'):
+        DMOptions(dm_init='glorot')

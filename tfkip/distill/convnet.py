@@ -6,7 +6,8 @@ functions of a parameter dict, for the methods that train or embed with finite n
 of each image over its positions, learned scale and offset, Keras's GroupNormalization with
 one group per channel) + ReLU + 2x2 average pooling, then flatten and a dense readout.
 Weights start as N(0, W_std^2 / fan_in), biases as N(0, b_std^2): the Keras model's `kernel`
-initialisation.
+initialisation; or (`init='torch'`) as PyTorch's, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) both, the
+Keras model's `torch` one and the DM and IDM authors' networks'.
 """
 from typing import NamedTuple
 
@@ -14,6 +15,9 @@ import jax
 import jax.numpy as jnp
 
 _EPSILON = 1e-5  # Keras GroupNormalization's
+
+
+INITS = ('kernel', 'torch')
 
 
 class Network(NamedTuple):
@@ -24,13 +28,22 @@ class Network(NamedTuple):
     normalization: str = 'instance'
     W_std: float = 2 ** 0.5
     b_std: float = 0.1
+    scheme: str = 'kernel'
 
     def init(self, key, image_shape, num_classes):
         return init(key, image_shape, num_classes, width=self.width, depth=self.depth,
-                    W_std=self.W_std, b_std=self.b_std)
+                    W_std=self.W_std, b_std=self.b_std, scheme=self.scheme)
 
 
-def init(key, image_shape, num_classes, *, width=128, depth=3, W_std=2 ** 0.5, b_std=0.1):
+def _draw(key, shape, fan_in, std, scheme):
+    """[shape] float32: N(0, std^2) ('kernel'), or U(+-1/sqrt(fan_in)) ('torch')."""
+    if scheme == 'torch':
+        return jax.random.uniform(key, shape, minval=-1., maxval=1.) / fan_in ** 0.5
+    return std * jax.random.normal(key, shape)
+
+
+def init(key, image_shape, num_classes, *, width=128, depth=3, W_std=2 ** 0.5, b_std=0.1,
+         scheme='kernel'):
     """A network's parameters.
 
     Args:
@@ -38,7 +51,9 @@ def init(key, image_shape, num_classes, *, width=128, depth=3, W_std=2 ** 0.5, b
       image_shape: (H, W, C) of its inputs.
       num_classes: outputs of the readout.
       width, depth: channels and conv blocks.
-      W_std, b_std: the initialisation's scales.
+      W_std, b_std: the 'kernel' initialisation's scales.
+      scheme: one of `INITS`: 'kernel' (N(0, W_std^2 / fan_in) weights, N(0, b_std^2)
+        biases) or 'torch' (PyTorch's: weights and biases U(+-1/sqrt(fan_in))).
 
     Returns:
       {'blocks': [{'w': [3, 3, C_in, width], 'b': [width], 'scale': [width],
@@ -47,16 +62,20 @@ def init(key, image_shape, num_classes, *, width=128, depth=3, W_std=2 ** 0.5, b
     """
     keys = jax.random.split(key, 2 * depth + 2)
     blocks, channels = [], image_shape[-1]
+    if scheme not in INITS:
+        raise ValueError(f'scheme must be one of {INITS}, got {scheme!r}')
     for i in range(depth):
         fan_in = 9 * channels
         blocks.append({
-            'w': W_std / fan_in ** 0.5 * jax.random.normal(keys[2 * i], (3, 3, channels, width)),
-            'b': b_std * jax.random.normal(keys[2 * i + 1], (width,)),
+            'w': _draw(keys[2 * i], (3, 3, channels, width), fan_in, W_std / fan_in ** 0.5,
+                       scheme),
+            'b': _draw(keys[2 * i + 1], (width,), fan_in, b_std, scheme),
             'scale': jnp.ones([width]), 'offset': jnp.zeros([width])})
         channels = width
     features = width * (image_shape[0] >> depth) * (image_shape[1] >> depth)
-    readout = {'w': W_std / features ** 0.5 * jax.random.normal(keys[-2], (features, num_classes)),
-               'b': b_std * jax.random.normal(keys[-1], (num_classes,))}
+    readout = {'w': _draw(keys[-2], (features, num_classes), features, W_std / features ** 0.5,
+                          scheme),
+               'b': _draw(keys[-1], (num_classes,), features, b_std, scheme)}
     return {'blocks': blocks, 'readout': readout}
 
 

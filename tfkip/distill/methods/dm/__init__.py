@@ -30,6 +30,11 @@ class DMOptions:
         image its own draw).
       dm_optimizer: the images' update rule: 'adam', or 'sgd' (momentum 0.5, as the DM and
         IDM authors learn images; its step size is --learning-rate).
+      dm_init: how the networks start: 'kernel' (N(0, W_std^2/fan_in) weights, the
+        kernel's) or 'torch' (U(+-1/sqrt(fan_in)), PyTorch's, as the DM and IDM authors'
+        networks start). Instance norm makes a fresh network's features blind to the scale;
+        a queue network's SGD steps are not: from 'torch' weights, about 6 times smaller in
+        squared norm, the same learning rate moves them further.
     """
     dm_width: int = 128
     dm_depth: int = 3
@@ -41,6 +46,8 @@ class DMOptions:
     dm_siamese: bool = False
     # `optimizer.RULES`' names (a test holds them equal), without importing JAX here.
     dm_optimizer: str = dataclasses.field(default='adam', metadata={'choices': ('adam', 'sgd')})
+    # `convnet.INITS` (a test holds them equal).
+    dm_init: str = dataclasses.field(default='kernel', metadata={'choices': ('kernel', 'torch')})
 
     def __post_init__(self):
         check_integers(self, ('dm_width', 'dm_depth', 'dm_queue_reset'), 1)
@@ -77,7 +84,7 @@ class DM(Method):
         from tfkip.distill.convnet import Network
         o = config.options
         return dm(Network(o.dm_width, o.dm_depth, 'instance', config.kernel.W_std,
-                          config.kernel.b_std), num_classes, image_shape,
+                          config.kernel.b_std, o.dm_init), num_classes, image_shape,
                   learning_rate=config.learning_rate_fn(),
                   augment=make_augment(config.augmentation) if config.augmentation else None,
                   seed=config.seed, mesh=mesh, factor=config.factor, queue=o.dm_queue,
