@@ -73,6 +73,16 @@ class Elsewhere:
     weights: str | None = None
 
 
+def _named(evaluation, images, labels, path):
+    """`path`.<digest>.json: the file of the networks `evaluation` trains on (images,
+    labels), named by its departures from the defaults and the data."""
+    digest = hashlib.sha256(json.dumps(_read_back(_departures(evaluation)), sort_keys=True
+                                       ).encode())
+    for array in (images, labels):
+        digest.update(np.ascontiguousarray(array, np.float32).tobytes())
+    return f'{path}.{digest.hexdigest()[:12]}.json'
+
+
 def _networks(evaluation, images, labels, test, path, what, log, elsewhere=Elsewhere()):
     """{'mean', 'std', 'accuracies'} of `evaluation`'s networks on (images, labels), one seed
     at a time, each accuracy saved as soon as it is measured to a file named after the
@@ -82,11 +92,7 @@ def _networks(evaluation, images, labels, test, path, what, log, elsewhere=Elsew
     import device_networks
     from tfkip.pipeline.stages import train_on_set
     from tfkip.transfer.train import build_network, test_accuracy
-    digest = hashlib.sha256(json.dumps(_read_back(_departures(evaluation)), sort_keys=True
-                                       ).encode())
-    for array in (images, labels):
-        digest.update(np.ascontiguousarray(array, np.float32).tobytes())
-    path = f'{path}.{digest.hexdigest()[:12]}.json'
+    path = _named(evaluation, images, labels, path)
     name = os.path.basename(path)[:-len('.json')]
     done = json.load(open(path)) if os.path.exists(path) else {}
     waiting = False
@@ -121,11 +127,18 @@ def _networks(evaluation, images, labels, test, path, what, log, elsewhere=Elsew
             'accuracies': accuracies, **({'trained_on': machines} if machines else {})}
 
 
+# TransferConfig defaults as they were when networks were first named by their departures
+# from them, where one has changed since: a name keeps meaning the networks it named.
+NAMED_AGAINST = {'init': 'keras'}
+
+
 def _departures(evaluation):
-    """The fields of a TransferConfig that differ from their defaults, seeds aside: what names
-    its networks, unchanged when an option is added with a default that keeps what they did."""
+    """The fields of a TransferConfig that differ from their defaults (`NAMED_AGAINST`'s where
+    a default changed), seeds aside: what names its networks, unchanged when an option is
+    added with a default that keeps what they did."""
     return {f.name: getattr(evaluation, f.name) for f in dataclasses.fields(evaluation)
-            if f.name != 'seeds' and getattr(evaluation, f.name) != f.default}
+            if f.name != 'seeds'
+            and getattr(evaluation, f.name) != NAMED_AGAINST.get(f.name, f.default)}
 
 
 def _evaluation(recorded):

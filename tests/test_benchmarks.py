@@ -270,3 +270,34 @@ def test_networks_train_on_another_machine_and_are_tested_here(tmp_path):
     usage = _script('run.py', '--rows', 'labels/digits/10/rfad', '--weights', str(tmp_path))
     assert usage.returncode == 2 and usage.stderr.strip().splitlines()[-1].endswith(
         f'--weights: no trained.json in {tmp_path} (device_networks.py writes it)')
+
+
+NAMES = '''
+import dataclasses, json, os
+import run
+from tfkip.formats import distilled_set
+checked = []
+for result in json.load(open(run.RESULTS))['rows']:
+    base = os.path.join('results', 'sets', run.row_id(run.key_of(result)).replace('/', '_'))
+    if not os.path.exists(base + '.npz'):
+        continue
+    images, labels = distilled_set.load(base).training_set()
+    evaluation = run._evaluation(result['evaluation'])
+    named = run._named(evaluation, images, labels, base + '.networks')
+    assert os.path.exists(named), named
+    assert json.load(open(named))['0'] == result['distilled']['accuracies'][0], named
+    other = {'keras': 'torch'}.get(evaluation.init, 'keras')
+    assert run._named(dataclasses.replace(evaluation, init=other), images, labels,
+                      base + '.networks') != named
+    checked.append(base)
+print(len(checked))
+'''
+
+
+def test_networks_keep_their_names_when_a_default_changes():
+    """Each committed set's networks are found under the name its recorded evaluation gives
+    (the protocol's default `init` changed after they were named), and another `init` names
+    other networks."""
+    proc = _script('-c', NAMES)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert int(proc.stdout.split()[-1]) >= 2
