@@ -21,7 +21,8 @@ INITS = ('kernel', 'torch')
 
 
 class Network(NamedTuple):
-    """One ConvNet of this family: `init`'s options and the normalization ('instance' or
+    """One ConvNet of this family: `init`'s options (`scheme` is its initialisation, a
+    field that cannot share the method's name) and the normalization ('instance' or
     'none')."""
     width: int = 128
     depth: int = 3
@@ -60,10 +61,10 @@ def init(key, image_shape, num_classes, *, width=128, depth=3, W_std=2 ** 0.5, b
       'offset': [width]}] * depth, 'readout': {'w': [F, num_classes], 'b': [num_classes]}},
       float32, with F = width * (H // 2^depth) * (W // 2^depth).
     """
-    keys = jax.random.split(key, 2 * depth + 2)
-    blocks, channels = [], image_shape[-1]
     if scheme not in INITS:
         raise ValueError(f'scheme must be one of {INITS}, got {scheme!r}')
+    keys = jax.random.split(key, 2 * depth + 2)
+    blocks, channels = [], image_shape[-1]
     for i in range(depth):
         fan_in = 9 * channels
         blocks.append({

@@ -50,8 +50,8 @@ class TransferConfig:
       prepend_conv: ConvNet: an extra 3x3 conv + ReLU before the blocks (KIP's 'ConvNet').
       init: 'torch' (PyTorch's default initialisers, which the field's evaluation code
         uses: U(+-1/sqrt(fan_in)) weights and biases), 'keras' (Keras's: Glorot-uniform
-        kernels, zero biases) or 'kernel' (N(0, W_std^2/fan_in) weights, N(0, b_std^2) biases: the infinite-width
-        kernel's network at initialisation).
+        kernels, zero biases) or 'kernel' (N(0, W_std^2/fan_in) weights, N(0, b_std^2)
+        biases: the infinite-width kernel's network at initialisation).
       loss: 'xent' (cross-entropy on the argmax labels), 'mse' (regress the label vectors),
         'soft_xent' (cross-entropy on softmax(label vector / label_temperature): learned
         labels as a distribution), or 'auto': xent for one-hot labels, mse for learned ones.
