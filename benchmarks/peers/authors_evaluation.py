@@ -56,8 +56,7 @@ def _read_json(path):
 def _arrays(args, path):
     """Writes `path` (<out>/arrays.npz) from the set at args.set in the preprocessing of the
     dataset's rows, and <out>/arrays.json, what they are."""
-    sys.path.insert(0, os.path.dirname(HERE))
-    from rows import DATASETS
+    from rows import DATASETS  # run_tfkip put benchmarks/ on the path
     from tfkip.distill.sampling import hold_out
     from tfkip.distill.train import evaluate_start
     from tfkip.formats import distilled_set
