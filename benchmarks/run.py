@@ -492,8 +492,13 @@ def benchmarks_md(recorded):
             lines += [f'### {suite.title}', '', *table(mine, suite), ''] * bool(mine)
     lines += [f'## {titles[-3]}', '', 'Step (minutes): KRR accuracy on the held-out images '
               'the run checks (monitoring only; nothing is chosen with it).', '']
-    lines += [f'- {r["suite"]}, {r["dataset"]} {r["images_per_class"]}/class, {r["method"]}: '
-              + _curve(r) for r in results if r['history']]
+    made = {}  # a row that evaluates another's set points to it rather than repeat its curve
+    for r in (r for r in results if r['history']):
+        same = json.dumps([key_of(r)[:3], r['history']], sort_keys=True)  # timed: one run's
+        lines.append(f'- {r["suite"]}, {r["dataset"]} {r["images_per_class"]}/class, '
+                     f'{r["method"]}: ' + (f'the {made[same]} row\'s set' if same in made
+                                           else _curve(r)))
+        made.setdefault(same, r['method'])
     lines += ['', f'## {titles[-2]}', '']
     for note in recorded['notes']:
         lines += [f'### {note["title"]}', '', note['text'] + f' (commit {note["commit"]})', '']
