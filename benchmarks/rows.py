@@ -185,6 +185,11 @@ def _dm_ten(dataset, steps):
         'eval_size': 500, 'final_eval': False}, 'dm, factor 2, siamese')
 
 
+# The best CIFAR-10 row at 1 image/class: IDM's queue (CPU form) with Siamese DSA.
+_QUEUE = Row('standard', 'cifar10', 1, 'dm', 4000, {'factor': 2, 'options': DMOptions(
+    dm_queue=10, dm_queue_batch=128, dm_ce_weight=0.5, dm_siamese=True)},
+    'dm, factor 2, siamese, queue b128')
+
 FIXED, LEARNED = {'learn_labels': False}, {'learn_labels': True}
 NO_DSA = {'augmentation': ()}
 ROWS = [
@@ -215,9 +220,7 @@ ROWS = [
         dm_siamese=True)}, 'dm, factor 2, siamese'),
     Row('standard', 'cifar10', 1, 'dm', 7000, {'options': DMOptions(dm_siamese=True)},
         'dm, siamese'),
-    Row('standard', 'cifar10', 1, 'dm', 4000, {'factor': 2, 'options': DMOptions(
-        dm_queue=10, dm_queue_batch=128, dm_ce_weight=0.5, dm_siamese=True)},
-        'dm, factor 2, siamese, queue b128'),
+    _QUEUE,
     # The queue's networks started as PyTorch's (and the DM and IDM authors') are: their SGD
     # steps, at IDM's rate, move them about 6x further against their weights' squared norm.
     Row('standard', 'cifar10', 1, 'dm', 4000, {'factor': 2, 'options': DMOptions(
@@ -251,9 +254,11 @@ ROWS = [
       for d, f, steps, name in (('mnist', {'factor': 2}, 10000, 'dm, factor 2, siamese'),
                                 ('mnist', {}, 13000, 'dm, siamese'))),
     *(_dm_ten(d, steps) for d, steps in (('mnist', 3000), ('cifar10', 2600))),
-    # The same set's networks under the protocol as it is, started as PyTorch starts them.
-    Row('standard', 'cifar10', 10, 'dm', 2600, name='dm, factor 2, siamese, init torch',
-        protocol={'init': 'torch'}, set_of=_dm_ten('cifar10', 2600)),
+    # The best CIFAR-10 sets' networks under the protocol as it is, started as PyTorch starts
+    # them.
+    *(Row('standard', 'cifar10', made.images_per_class, 'dm', made.steps,
+          name=made.name + ', init torch', protocol={'init': 'torch'}, set_of=made)
+      for made in (_dm_ten('cifar10', 2600), _QUEUE)),
     # The DM authors' code for an hour on the same machine (benchmarks/peers/dm_authors.py).
     Row('standard', 'cifar10', 1, 'dm', 0, name='dm, authors code',
         external='peers/dm_authors_cifar10_ipc1'),
