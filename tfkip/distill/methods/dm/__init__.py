@@ -23,8 +23,9 @@ class DMOptions:
         of the step's class-major batch (0: all of it). A network's weight gradient costs
         about 7 forward passes on the CPU: this keeps a queue step near a plain one.
       dm_ce_weight: IDM's cross-entropy of the support images under the step's network,
-        weighted by that network's accuracy on the step's real targets, times this (0: off;
-        IDM uses 0.5 at 1 image per class).
+        weighted by that network's accuracy (a fraction) on the step's real targets, times
+        this (0: off). IDM's code weighs it by the accuracy in percent: its 0.5 at 1 image
+        per class is 50 here.
       dm_siamese: DSA's Siamese mode, as the DM and IDM authors' code augments: each class's
         real and synthetic images transformed alike, one draw per class and step (off: each
         image its own draw).
