@@ -319,12 +319,24 @@ def _checks(entries):
     return sum(e.get('eval_seconds', 0.0) for e in entries)
 
 
+def _timed(r):
+    """The history's timed entries, ending at the last step where the run had no final KRR
+    (a pilot's steps may end past its last check: they are steps too)."""
+    h = [e for e in r['history'] if e.get('seconds') is not None]
+    # A row resumed before the artifact counted earlier processes has total < timed.
+    if (h and not (r.get('distill_config') or {}).get('final_eval', True)
+            and r.get('distill_steps', 0) > h[-1]['step']
+            and (r.get('distill_seconds') or 0) >= h[-1]['seconds']):
+        h.append({'step': r['distill_steps'], 'seconds': r['distill_seconds']})
+    return h
+
+
 def _step_seconds(r):
     """Seconds a step (with its share of the held-out checks where they were not timed
     apart; another tool's as it measured them), or None where not recorded."""
     if 'step_seconds' in r:
         return r['step_seconds']
-    h = [e for e in r['history'] if e.get('seconds') is not None]
+    h = _timed(r)
     return (h[-1]['seconds'] - h[0]['seconds'] - _checks(h[1:])) / (
         h[-1]['step'] - h[0]['step']) if len(h) > 1 and h[-1]['step'] > h[0]['step'] else None
 
@@ -334,14 +346,13 @@ def _distill_time(r):
     on the full test split."""
     if r['distill_seconds'] is None:
         return None
-    timed, total = (r['history'][-1].get('seconds') if r['history'] else None), r['distill_seconds']
-    if timed is None:
+    h, total = _timed(r), r['distill_seconds']
+    if not h:
         return f'{total / 60:.1f} min'
-    checks = _checks(r['history'])
-    steps = timed - checks
-    # A row resumed before the artifact counted earlier processes has total < timed.
+    checks = _checks(h)
+    steps = h[-1]['seconds'] - checks
     return f'{steps / 60:.1f} min' + (f' (+{checks / 60:.1f} checks)' if checks else '') + (
-        f' (+{(total - timed) / 60:.1f})' if total >= timed else '')
+        f' (+{(total - h[-1]["seconds"]) / 60:.1f})' if total >= h[-1]['seconds'] else '')
 
 
 def _target(r, suite):

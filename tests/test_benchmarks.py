@@ -130,6 +130,10 @@ checked = {'distill_seconds': 20.0, 'history': [
     {'step': 0, 'seconds': 2.0, 'eval_seconds': 2.0},
     {'step': 10, 'seconds': 17.0, 'eval_seconds': 3.0}]}
 out['checked'] = [run._distill_time(checked), run._step_seconds(checked)]
+# A pilot without a final KRR whose steps end past its last check: the rest is steps.
+pilot = {'distill_seconds': 60.0, 'distill_steps': 20, 'distill_config': {'final_eval': False},
+         'history': [{'step': 0, 'seconds': 12.0, 'eval_seconds': 12.0}]}
+out['pilot'] = [run._distill_time(pilot), run._step_seconds(pilot)]
 print(json.dumps(out))
 '''
 
@@ -179,6 +183,7 @@ def test_a_row_runs_resumes_and_shares_its_random_subset(tmp_path):
         '| dm, factor 2 | 40.00% ± 1.00 | 1.60 | 0.50 | 0.25 |']
     # 17 s to the last check, 5 of them checking, 3 more for the final KRR.
     assert out['checked'] == ['0.2 min (+0.1 checks) (+0.1)', 1.2]
+    assert out['pilot'] == ['0.8 min (+0.2 checks) (+0.0)', 2.4]
 
 
 # Two runs of run.py at once: each records its row into the results as they are then.
