@@ -269,8 +269,8 @@ ROWS = [
     _dm_ten('cifar10', 2000, _IDM, _IDM_NAME),
     # Its cross-entropy at the share of the loss it had at 1 image/class: there the matching
     # term was about 170 and the weighted cross-entropy (150-230) about as large; at 10 the
-    # matching term is about 60 and the cross-entropy the same 150-230, so 15 for 50. Steps for the same 53 minutes at the 1.75 s/step the row
-    # above ran at.
+    # matching term is about 60 and the cross-entropy the same 150-230, so 15 for 50. Steps
+    # for the same 53 minutes at the 1.75 s/step the row above ran at.
     _dm_ten('cifar10', 1800, dataclasses.replace(_IDM, dm_ce_weight=15.),
             'dm, factor 2, siamese, queue b128, ce 15'),
     # IDM's real batches at 10 images/class, 256 a class: a mean over the 50 a class of the

@@ -323,10 +323,9 @@ def _timed(r):
     """The history's timed entries, ending at the last step where the run had no final KRR
     (a pilot's steps may end past its last check: they are steps too)."""
     h = [e for e in r['history'] if e.get('seconds') is not None]
-    # A row resumed before the artifact counted earlier processes has total < timed.
     if (h and not (r.get('distill_config') or {}).get('final_eval', True)
             and r.get('distill_steps', 0) > h[-1]['step']
-            and (r.get('distill_seconds') or 0) >= h[-1]['seconds']):
+            and (r.get('distill_seconds') or 0) >= h[-1]['seconds']):  # not an old resume
         h.append({'step': r['distill_steps'], 'seconds': r['distill_seconds']})
     return h
 
@@ -349,10 +348,11 @@ def _distill_time(r):
     h, total = _timed(r), r['distill_seconds']
     if not h:
         return f'{total / 60:.1f} min'
-    checks = _checks(h)
-    steps = h[-1]['seconds'] - checks
-    return f'{steps / 60:.1f} min' + (f' (+{checks / 60:.1f} checks)' if checks else '') + (
-        f' (+{(total - h[-1]["seconds"]) / 60:.1f})' if total >= h[-1]['seconds'] else '')
+    timed, checks = h[-1]['seconds'], _checks(h)
+    # A row resumed before the artifact counted earlier processes has total < timed.
+    return f'{(timed - checks) / 60:.1f} min' + (
+        f' (+{checks / 60:.1f} checks)' if checks else '') + (
+        f' (+{(total - timed) / 60:.1f})' if total >= timed else '')
 
 
 def _target(r, suite):
