@@ -283,6 +283,10 @@ ROWS = [
     # pilots (50.45% and 50.92% against 51.55%), so the preset keeps 0.01.
     *(_dm_ten('cifar10', 2600, name=f'dm, factor 2, siamese, adam {lr}', learning_rate=lr)
       for lr in (0.03, 0.003)),
+    # IID's covariance matching (Deng et al. 2024) at its code's weight, on the recipe: it
+    # needs no trained network, so it costs a CPU little beside the queue.
+    _dm_ten('cifar10', 2600, DMOptions(dm_siamese=True, dm_cov_weight=0.01),
+            'dm, factor 2, siamese, covariance 0.01'),
     # The best CIFAR-10 sets' networks under the protocol as it is, started as PyTorch starts
     # them.
     *(Row('standard', 'cifar10', made.images_per_class, 'dm', made.steps,

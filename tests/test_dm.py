@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tfkip.distill import convnet
-from tfkip.distill.methods.dm.step import class_means, dm, dm_loss
+from tfkip.distill.methods.dm.step import channel_covariances, class_means, dm, dm_loss
 from tfkip.distill.krr import centered_one_hot
 from tfkip.distill.methods.dm import DMOptions
 from tfkip.distill.train import DistillConfig
@@ -67,6 +67,39 @@ def test_the_cross_entropy_term_is_weighted_by_the_networks_accuracy_on_the_targ
     loss, _ = dm_loss(support, support_labels, train_data.images, y, weights, embed,
                       readout=always_2, ce_weight=0.5)
     np.testing.assert_allclose(loss, base, rtol=1e-6)
+
+
+def test_the_covariance_term_is_the_squared_distance_of_each_classs_channel_covariances(
+        train_data):
+    """IID's term: per class, the covariance of the channels over images and positions
+    (features [N, positions x channels], channels last), real against support, padding and
+    absent classes left out."""
+    w = jax.random.normal(jax.random.key(0), (64, 12))  # 4 positions x 3 channels
+    embed = lambda x: jnp.tanh(x.reshape(len(x), -1) @ w)
+    y = centered_one_hot(train_data.labels, 3)
+    support = train_data.images[[0, 1, 2, 3, 4]]
+    labels = np.array([0, 0, 0, 1, 1])
+    support_labels = centered_one_hot(labels, 3)
+    weights = jnp.asarray(train_data.labels != 2, jnp.float32)  # class 2 absent
+    base, _ = dm_loss(support, support_labels, train_data.images, y, weights, embed)
+    loss, _ = dm_loss(support, support_labels, train_data.images, y, weights, embed,
+                      cov_weight=0.3, channels=3)
+
+    def covariance(images):
+        local = np.asarray(embed(jnp.asarray(images))).reshape(len(images), 4, 3)
+        centred = local - local.mean(0)
+        return np.einsum('npc,npd->cd', centred, centred) / len(images)
+
+    expected = sum(np.sum((covariance(train_data.images[train_data.labels == c])
+                           - covariance(support[labels == c])) ** 2) for c in (0, 1))
+    assert expected > 0
+    np.testing.assert_allclose(loss, base + 0.3 * expected, rtol=1e-4)
+    # A class's covariances under one embedding: zero spread, zero covariance.
+    features = jnp.ones((4, 12))
+    one_hot = jnp.eye(2)[jnp.array([0, 0, 1, 1])]
+    means, counts = class_means(features, one_hot)
+    np.testing.assert_allclose(channel_covariances(features, one_hot, means, counts, 3), 0.,
+                               atol=1e-6)
 
 
 def test_class_means_ignore_padding_and_absent_classes():
@@ -173,6 +206,8 @@ def test_dm_refuses_what_it_cannot_do():
         DMOptions(dm_queue_batch=-1)
     with pytest.raises(TfkipError, match='dm_ce_weight'):
         DMOptions(dm_ce_weight=-0.5)
+    with pytest.raises(TfkipError, match='dm_cov_weight'):
+        DMOptions(dm_cov_weight=-0.01)
     with pytest.raises(TfkipError, match='dm_siamese'):
         DMOptions(dm_siamese='yes')
 

@@ -26,6 +26,9 @@ class DMOptions:
         weighted by that network's accuracy (a fraction) on the step's real targets, times
         this (0: off). IDM's code weighs it by the accuracy in percent: its 0.5 at 1 image
         per class is 50 here.
+      dm_cov_weight: IID's covariance matching (Deng et al. 2024): plus this times the
+        squared distance of the real and support per-class covariances of the last block's
+        channels (its code's 0.01; 0: off).
       dm_siamese: DSA's Siamese mode, as the DM and IDM authors' code augments: each class's
         real and synthetic images transformed alike, one draw per class and step (off: each
         image its own draw).
@@ -44,6 +47,7 @@ class DMOptions:
     dm_queue_lr: float = 0.01
     dm_queue_batch: int = 0
     dm_ce_weight: float = 0.0
+    dm_cov_weight: float = 0.0
     dm_siamese: bool = False
     # `optimizer.RULES`' names (a test holds them equal), without importing JAX here.
     dm_optimizer: str = dataclasses.field(default='adam', metadata={'choices': ('adam', 'sgd')})
@@ -54,8 +58,10 @@ class DMOptions:
         check_integers(self, ('dm_width', 'dm_depth', 'dm_queue_reset'), 1)
         check_integers(self, ('dm_queue', 'dm_queue_batch'), 0)
         check_positive(self, ('dm_queue_lr',))
-        if not (isinstance(self.dm_ce_weight, (int, float)) and self.dm_ce_weight >= 0):
-            raise TfkipError(f'dm_ce_weight must be >= 0, got {self.dm_ce_weight}')
+        for name in ('dm_ce_weight', 'dm_cov_weight'):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and value >= 0):
+                raise TfkipError(f'{name} must be >= 0, got {value}')
         check_booleans(self, ('dm_siamese',))
         check_choices(self)
 
@@ -91,6 +97,7 @@ class DM(Method):
                   seed=config.seed, mesh=mesh, factor=config.factor, queue=o.dm_queue,
                   queue_reset=o.dm_queue_reset, queue_lr=o.dm_queue_lr,
                   queue_batch=o.dm_queue_batch, ce_weight=o.dm_ce_weight,
+                  cov_weight=o.dm_cov_weight,
                   siamese=o.dm_siamese, rule=o.dm_optimizer)
 
     def made_with(self, config):

@@ -41,8 +41,25 @@ def class_means(features, one_hot, weights=None, axis_name=None):
     return sums / jnp.maximum(counts, 1.)[:, None], counts
 
 
+def channel_covariances(features, one_hot, means, counts, channels, weights=None,
+                        axis_name=None):
+    """Per-class covariances of the channels over images and positions (IID's "local"
+    covariance): features [N, F] with F = positions * channels (channels last), one_hot
+    [N, C], means [C, F] and counts [C] their `class_means` -> [C, channels, channels]:
+    the mean over the class's images of sum over positions of (x - mean)(x - mean)^T."""
+    if weights is not None:
+        one_hot = one_hot * weights[:, None]
+    local = features.reshape(features.shape[0], -1, channels)  # [N, P, channels]
+    moments = jnp.einsum('nk,npc,npd->kcd', one_hot, local, local)
+    if axis_name is not None:
+        moments = jax.lax.psum(moments, axis_name)
+    means = means.reshape(means.shape[0], -1, channels)
+    return (moments / jnp.maximum(counts, 1.)[:, None, None]
+            - jnp.einsum('kpc,kpd->kcd', means, means))
+
+
 def dm_loss(support_images, support_labels, target_images, target_labels, target_weights,
-            embed, axis_name=None, readout=None, ce_weight=0.):
+            embed, axis_name=None, readout=None, ce_weight=0., cov_weight=0., channels=None):
     """DM's loss of one step.
 
     Args:
@@ -55,6 +72,12 @@ def dm_loss(support_images, support_labels, target_images, target_labels, target
       ce_weight: IDM's term: plus ce_weight * a * sum over classes of the mean cross-entropy
         of the class's support images, with a the network's accuracy on the targets (no
         gradient: a network that cannot classify the real images does not steer the set).
+      cov_weight: IID's covariance matching (Deng et al. 2024): plus cov_weight * the
+        summed squared distance of the real and support `channel_covariances` over the
+        classes the batch holds (the mean alone leaves the spread of each class's features
+        free; a covariance over positions is estimable from a few images).
+      channels: the features' channels (their last axis before flattening), for
+        `cov_weight`.
 
     Returns:
       (loss [] float: the summed squared distance of the class means over the classes the
@@ -69,6 +92,13 @@ def dm_loss(support_images, support_labels, target_images, target_labels, target
     support_means, _ = class_means(support, support_one_hot)
     present = (counts > 0).astype(real.dtype)
     loss = jnp.sum(present * jnp.sum((real_means - support_means) ** 2, -1))
+    if cov_weight:
+        real_cov = channel_covariances(real, target_labels + 1. / num_classes, real_means,
+                                       counts, channels, target_weights, axis_name)
+        support_cov = channel_covariances(support, support_one_hot, support_means,
+                                          jnp.sum(support_one_hot, 0), channels)
+        loss = loss + cov_weight * jnp.sum(present * jnp.sum(
+            (real_cov - support_cov) ** 2, (-2, -1)))
     distances = jnp.sum((real[:, None] - support_means[None]) ** 2, -1)  # [T, K]
     truth = jnp.argmax(target_labels, -1)
     correct = (jnp.argmin(distances, -1) == truth) * target_weights
@@ -87,7 +117,7 @@ def dm_loss(support_images, support_labels, target_images, target_labels, target
 
 def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0, mesh=None,
        factor=1, queue=0, queue_reset=100, queue_lr=0.01, queue_batch=0, ce_weight=0.,
-       siamese=False, rule='adam'):
+       cov_weight=0., siamese=False, rule='adam'):
     """Builds the DM init/update pair (the support images learned by `rule`).
 
     Args:
@@ -106,6 +136,7 @@ def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0
       queue_batch: a queue network's SGD step takes every ceil(T / queue_batch)-th target of
         the step's (class-major) batch, about this many of every class in proportion (0: all T).
       ce_weight: IDM's cross-entropy term (`dm_loss`).
+      cov_weight: IID's covariance term (`dm_loss`).
       siamese: DSA's Siamese augmentation, as the DM and IDM authors' code applies it: one
         transformation per class and step for its real and synthetic images alike (False:
         each image its own, real and synthetic drawn apart).
@@ -137,7 +168,8 @@ def dm(network, num_classes, image_shape, *, learning_rate, augment=None, seed=0
         embed = lambda x: convnet.features(theta, x, network.normalization)
         readout = lambda f: f @ theta['readout']['w'] + theta['readout']['b']
         return dm_loss(support, params['labels'], target_images, target_labels,
-                       target_weights, embed, axis_name, readout, ce_weight)
+                       target_weights, embed, axis_name, readout, ce_weight, cov_weight,
+                       network.width)
 
     if not queue:
         def drawn(params, *batch, axis_name=None):
