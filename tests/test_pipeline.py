@@ -54,6 +54,7 @@ def test_the_preset_multi_forms_28x28_images_and_up_and_leaves_other_methods_the
     distill = RunConfig.from_options({'source': source, 'run_dir': 'r', **given}).distill
     assert (distill.method, distill.factor) == (method, factor)
     assert getattr(distill.options, 'dm_siamese', False) == (method == 'dm')
+    assert getattr(distill.options, 'dm_cov_weight', 0.0) == (0.01 if method == 'dm' else 0.0)
 
 
 def test_run_makes_every_stage_and_a_rerun_resumes(small_run, run, tmp_path, capsys):
