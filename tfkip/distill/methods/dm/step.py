@@ -89,14 +89,14 @@ def dm_loss(support_images, support_labels, target_images, target_labels, target
     real_means, counts = class_means(real, real_one_hot, target_weights, axis_name)
     support = embed(support_images)
     support_one_hot = support_labels + 1. / num_classes
-    support_means, _ = class_means(support, support_one_hot)
+    support_means, support_counts = class_means(support, support_one_hot)
     present = (counts > 0).astype(real.dtype)
     loss = jnp.sum(present * jnp.sum((real_means - support_means) ** 2, -1))
     if cov_weight:
         real_cov = channel_covariances(real, real_one_hot, real_means, counts, channels,
                                        target_weights, axis_name)
         support_cov = channel_covariances(support, support_one_hot, support_means,
-                                          jnp.sum(support_one_hot, 0), channels)
+                                          support_counts, channels)
         loss = loss + cov_weight * jnp.sum(present * jnp.sum(
             (real_cov - support_cov) ** 2, (-2, -1)))
     distances = jnp.sum((real[:, None] - support_means[None]) ** 2, -1)  # [T, K]
