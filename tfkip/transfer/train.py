@@ -6,9 +6,8 @@ Two named protocols (`PROTOCOLS`), each one `TransferConfig`:
   ConvNet-3 of width 128 with instance normalization, ReLU and 2x2 average pooling,
   PyTorch's default initialisers (as the field's code); SGD, learning rate 0.01, momentum
   0.9, weight decay 5e-4 (an L2 penalty, as PyTorch's SGD applies it), the learning rate x0.1
-  at half the steps; batch 256;
-  1000 epochs; cross-entropy on one-hot labels, MSE on learned (soft) labels; DSA augmentation
-  (`tfkip.transfer.augment`; no flips for digits).
+  at half the steps; batch 256; 1000 epochs; cross-entropy on one-hot labels, MSE on learned
+  (soft) labels; DSA augmentation (`tfkip.transfer.augment`; no flips for digits).
 - `kip`: the KIP authors' finite-network training: the paper's ConvNet (optionally an extra
   first conv), no normalization, Flatten readout, weights N(0, W_std^2/fan_in) with
   W_std = sqrt(2), biases N(0, 0.1^2), MSE on labels shifted by -1/C (learned labels as they
