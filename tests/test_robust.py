@@ -173,6 +173,9 @@ def test_the_command_scores_a_set_another_tool_made(tmp_path, capsys):
     assert 0 <= got['augmentation_robust']['score']['mean'] <= 1
     assert 0 <= got['full'] <= 1 and len(got['accuracies']['full']) == 1
     assert any(line.startswith('scores: random lr 0.05 (validation) seed 0') for line in out)
+    # The set's own network names the split it is scored on.
+    assert any(line.startswith('transfer (') and line.endswith(f'on {tmp_path}/real.npz[test]')
+               for line in out), out
 
 
 def test_the_command_refuses_two_sets_and_bad_score_options(tmp_path, capsys):

@@ -248,7 +248,8 @@ def preprocess(source, out_dir, config, *, splits=('train', 'test'), train_split
                              f'{train_split!r} has {infos[train_split].class_names}')
         if info.image_shape != infos[train_split].image_shape:
             raise TfkipError(f'{source.name}: split {split!r} has images of shape '
-                             f'{info.image_shape}, {train_split!r} {infos[train_split].image_shape}')
+                             f'{info.image_shape}, {train_split!r} '
+                             f'{infos[train_split].image_shape}')
     config = config.resolved(infos[train_split].image_shape)
     beam_options = pipeline_options or PipelineOptions([])
     check_runner(beam_options)

@@ -54,7 +54,8 @@ def restore(directory, template, fingerprint):
         with np.load(os.path.join(directory, NPZ)) as data:
             saved = [data[f'arr_{i}'] for i in range(metadata['num_leaves'])]
     except (OSError, KeyError, ValueError) as e:
-        raise TfkipError(f'{directory}: damaged checkpoint ({e}); delete it to start over') from None
+        raise TfkipError(f'{directory}: damaged checkpoint ({e}); delete it to start '
+                         'over') from None
     if [s.shape for s in saved] != [np.shape(l) for l in leaves]:
         raise TfkipError(f'{directory}: checkpoint shapes do not match this configuration')
     return jax.tree.unflatten(treedef, [jax.numpy.asarray(s) for s in saved]), metadata

@@ -62,7 +62,8 @@ def _percent(x):
 def _transfer_cell(result):
     if not result:
         return '-'
-    return f'{100 * result["mean"]:.2f}% ± {100 * result["std"]:.2f} ({len(result["accuracies"])} seeds)'
+    return (f'{100 * result["mean"]:.2f}% ± {100 * result["std"]:.2f} '
+            f'({len(result["accuracies"])} seeds)')
 
 
 def _transfer_rows(s):

@@ -127,14 +127,15 @@ def published_images_per_class(name):
 
 def train_on_set(transfers, images, labels, test, architecture, log, what):
     """{'results': [train_and_evaluate's result under each TransferConfig of `transfers`]};
-    `test` in the set's space."""
+    `test` (the split scored: the test split, or a validation split where rates are chosen) in
+    the set's space; each network's line names it."""
     from tfkip.transfer import train_and_evaluate
     results = []
     for transfer in transfers:
         results.append(train_and_evaluate(
             transfer, images, labels, test.images, test.labels, architecture=architecture,
             progress=lambda seed, acc: log(f'{what} ({transfer.protocol} protocol) seed {seed}: '
-                                           f'test accuracy {acc:.4f}')))
+                                           f'accuracy {acc:.4f} on {test.source}')))
     return {'results': results}
 
 
@@ -206,8 +207,8 @@ def _krr(distilled, stats, opened, eval_split, kernel, reg, hparams):
     from tfkip.kernels.kernel import KernelConfig, make_kernel_fn
     if isinstance(kernel, dict):
         if 'architecture' not in kernel:
-            raise TfkipError(f'{distilled.metadata.path} records no kernel: give the --architecture (and '
-                             '--depth, --kernel, ...) it was distilled with')
+            raise TfkipError(f'{distilled.metadata.path} records no kernel: give the '
+                             '--architecture (and --depth, --kernel, ...) it was distilled with')
         kernel = KernelConfig(**kernel)
     reg = DistillConfig.__dataclass_fields__['reg'].default if reg is None else reg
     test = sources.load_split(opened, eval_split)

@@ -189,7 +189,7 @@ def score_set(config, score_config, images, labels, per_class, train, test, *,
         return train_and_evaluate(
             run_config, run_images, run_labels, split.images, split.labels,
             architecture=architecture, progress=lambda seed, acc: log(
-                f'scores: {what} seed {seed}: accuracy {acc:.4f}'))['accuracies']
+                f'scores: {what} seed {seed}: accuracy {acc:.4f} on {split.source}'))['accuracies']
 
     return robust_scores(config, score_config, images, labels, rest.images[rows],
                          one_hot(rest.labels[rows], rest.num_classes), rest, validation, test,
