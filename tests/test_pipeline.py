@@ -71,7 +71,9 @@ def test_run_makes_every_stage_and_a_rerun_resumes(small_run, run, tmp_path, cap
     assert set(report['seconds_per_stage']) == set(stages.STAGES) - {'report'}
     for name in ('report.md', 'distilled.png', 'curves.png'):
         assert (run_dir / name).stat().st_size > 0
-    assert "The method is `tfkip run`'s preset: DM" in (run_dir / 'report.md').read_text()
+    markdown = (run_dir / 'report.md').read_text()
+    assert "The method is `tfkip run`'s preset: DM" in markdown
+    assert 'on the convnet family of depth 3 (the KRR row uses its NNGP kernel)' in markdown
     rows = tfds.as_numpy(tfds.load(published, split='train', batch_size=-1,
                                    data_dir=str(run_dir / 'tfds')))
     assert rows['image'].shape == (10, 8, 8, 1)
