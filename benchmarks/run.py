@@ -188,8 +188,9 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
     made_by = row.set_of or row  # the row whose set this is
     base = os.path.join(sets, row_id(made_by.key).replace('/', '_') + '_validation' * validation)
     # Read back as a config, so that options added since with their defaults still match.
-    if not (os.path.exists(base + '.npz')
-            and distilled_set.load(base).metadata.distill_config() == config):
+    distilled_here = not (os.path.exists(base + '.npz')
+                          and distilled_set.load(base).metadata.distill_config() == config)
+    if distilled_here:
         stages.distill_to_artifact(config, train, test, stats, prepared, base, source=source,
                                    log=log)
     made = distilled_set.load(base)
@@ -203,7 +204,8 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
         'extra': {**meta.extra, **({'krr_before_label_solve_accuracy':
                                     meta.metrics_before_label_solve['accuracy']}
                                    if meta.metrics_before_label_solve else {})},
-        'machine': describe(machine()), 'commit': ran_at}
+        'machine': describe(machine()), 'commit': ran_at,
+        'distilled_at': ran_at if distilled_here else _distilled_at(made_by, config, recorded)}
     # Another tool's set is evaluated in its own space: its random networks are not these.
     shared = next((r for r in recorded if key_of(r) != row.key and 'random_from' not in r
                    and r.get('random') and r['distill_config'] and _same_start(r, result)),
@@ -227,6 +229,23 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
             result['scores'] = _scores(row, evaluation, scores, set_images, set_labels, train,
                                        test, sets, log, elsewhere)
     return _complete(result)
+
+
+def _distilled_at(made_by, config, recorded):
+    """The commit that distilled the set of row `made_by` under `config`, read back here, as
+    that row's record kept it; None where no record says (those recorded before the field: a
+    record's `commit` is the checkout that last assembled it, scores added included)."""
+    from tfkip.distill.config import DistillConfig
+
+    def same(recorded_config):
+        try:  # read as a config, so that options added since with their defaults still match
+            return DistillConfig.from_dict(recorded_config) == config
+        except TypeError:  # an option this version no longer knows
+            return False
+
+    made = next((r for r in recorded if key_of(r) == made_by.key
+                 and r['distill_config'] and same(r['distill_config'])), None)
+    return made and made.get('distilled_at')
 
 
 def _scores(row, evaluation, score_config, images, labels, train, test, sets, log, elsewhere):
@@ -405,8 +424,15 @@ COLUMNS = [
     ('steps', lambda r, s: r['distill_steps'] is not None and str(r['distill_steps'])),
     ('s/step', lambda r, s: (t := _step_seconds(r)) and f'{t:.2f}'),
     ('machine', lambda r, s: _machines(r)),
-    ('commit', lambda r, s: r.get('commit')),
+    ('commit', lambda r, s: _commits(r)),
 ]
+
+
+def _commits(r):
+    """The commit that ran the row, and the one that distilled its set where that differs."""
+    made = r.get('distilled_at')
+    return r.get('commit') and r['commit'] + (f' (set: {made})' if made and made != r['commit']
+                                              else '')
 
 
 def _anchor(title):

@@ -169,6 +169,9 @@ def test_a_row_runs_resumes_and_shares_its_random_subset(tmp_path):
     assert not out['same_set_remade'] and out['same_set_trained'] == 2
     assert same_set['evaluation']['augmentation'] == [] and 'random_from' not in same_set
     assert same_set['distill_config'] == first['distill_config']
+    # The commit that distilled a set read back: its row's record's, else unknown.
+    assert first['distilled_at'] == first['commit'] and more['distilled_at'] is None
+    assert same_set['distilled_at'] == first['distilled_at']
     # Another tool's set: its networks and the random subset's in its space, its record; no
     # distillation.
     external = out['external']
