@@ -236,11 +236,12 @@ def _distilled_at(made_by, config, recorded):
     that row's record kept it; None where no record says (those recorded before the field: a
     record's `commit` is the checkout that last assembled it, scores added included)."""
     from tfkip.distill.config import DistillConfig
+    from tfkip.errors import TfkipError
 
     def same(recorded_config):
         try:  # read as a config, so that options added since with their defaults still match
             return DistillConfig.from_dict(recorded_config) == config
-        except TypeError:  # an option this version no longer knows
+        except (TypeError, TfkipError):  # an option or a value this version no longer takes
             return False
 
     made = next((r for r in recorded if key_of(r) == made_by.key
