@@ -188,12 +188,12 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
     made_by = row.set_of or row  # the row whose set this is
     base = os.path.join(sets, row_id(made_by.key).replace('/', '_') + '_validation' * validation)
     # Read back as a config, so that options added since with their defaults still match.
-    distilled_here = not (os.path.exists(base + '.npz')
-                          and distilled_set.load(base).metadata.distill_config() == config)
+    made = distilled_set.load(base) if os.path.exists(base + '.npz') else None
+    distilled_here = made is None or made.metadata.distill_config() != config
     if distilled_here:
         stages.distill_to_artifact(config, train, test, stats, prepared, base, source=source,
                                    log=log)
-    made = distilled_set.load(base)
+        made = distilled_set.load(base)
     meta = made.metadata
     result = {
         'suite': row.suite, 'dataset': row.dataset, 'images_per_class': row.images_per_class,
