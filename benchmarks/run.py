@@ -194,7 +194,8 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
         stages.distill_to_artifact(config, train, test, stats, prepared, base, source=source,
                                    log=log)
         made = distilled_set.load(base)
-    meta = made.metadata
+    meta, here = made.metadata, describe(machine())
+    made_record = {} if distilled_here else _set_record(made_by, config, recorded)
     result = {
         'suite': row.suite, 'dataset': row.dataset, 'images_per_class': row.images_per_class,
         'method': row.key[-1], 'distill_config': _read_back(config.to_dict()),
@@ -204,8 +205,10 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
         'extra': {**meta.extra, **({'krr_before_label_solve_accuracy':
                                     meta.metrics_before_label_solve['accuracy']}
                                    if meta.metrics_before_label_solve else {})},
-        'machine': describe(machine()), 'commit': ran_at,
-        'distilled_at': ran_at if distilled_here else _distilled_at(made_by, config, recorded)}
+        'machine': here, 'commit': ran_at,
+        # A set read back was distilled, and timed, by the run its row's record names.
+        'distilled_at': ran_at if distilled_here else made_record.get('distilled_at'),
+        'distilled_on': here if distilled_here else made_record.get('distilled_on')}
     # Another tool's set is evaluated in its own space: its random networks are not these.
     shared = next((r for r in recorded if key_of(r) != row.key and 'random_from' not in r
                    and r.get('random') and r['distill_config'] and _same_start(r, result)),
@@ -231,10 +234,11 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
     return _complete(result)
 
 
-def _distilled_at(made_by, config, recorded):
-    """The commit that distilled the set of row `made_by` under `config`, read back here, as
-    that row's record kept it; None where no record says (those recorded before the field: a
-    record's `commit` is the checkout that last assembled it, scores added included)."""
+def _set_record(made_by, config, recorded):
+    """The record of row `made_by` with the set distilled under `config` ({} if none): its
+    `distilled_at` and `distilled_on` say which commit and machine distilled the set, absent
+    from those recorded before the fields (a record's `commit` and `machine` are those of the
+    run that last assembled it, which may have read the set back)."""
     from tfkip.distill.config import DistillConfig
     from tfkip.errors import TfkipError
 
@@ -244,9 +248,8 @@ def _distilled_at(made_by, config, recorded):
         except (TypeError, TfkipError):  # an option or a value this version no longer takes
             return False
 
-    made = next((r for r in recorded if key_of(r) == made_by.key
-                 and r['distill_config'] and same(r['distill_config'])), None)
-    return made and made.get('distilled_at')
+    return next((r for r in recorded if key_of(r) == made_by.key
+                 and r['distill_config'] and same(r['distill_config'])), {})
 
 
 def _scores(row, evaluation, score_config, images, labels, train, test, sets, log, elsewhere):
@@ -394,11 +397,21 @@ def _score(r, name):
     return score and f'{score["mean"]:.3f} ± {score["std"]:.3f}'
 
 
+def _distilled_on(r):
+    """The machine that distilled, and timed, a row's set: its record's own machine where it
+    predates the field."""
+    return r.get('distilled_on', r['machine'])
+
+
 def _machines(r):
-    """The machine a row ran on, and the one its networks trained on where another."""
+    """The machine a row ran on, the one that distilled its set where another, and the one
+    its networks trained on where another."""
     elsewhere = sorted({m for k in ('distilled', 'hard', 'random') if r.get(k)
                         for m in r[k].get('trained_on', ())})
-    return r['machine'] + ''.join(f'; networks trained on {m}' for m in elsewhere)
+    made = _distilled_on(r)
+    return r['machine'] + ('' if made == r['machine'] else f' (set: {made})' if made else
+                           ' (set: distilled on a machine not recorded)') + ''.join(
+        f'; networks trained on {m}' for m in elsewhere)
 
 
 # (header, cell of a result in its suite, or None): a column no row fills is left out.
@@ -468,7 +481,8 @@ def beside_peers(results):
     for peer in (r for r in results if 'step_seconds' in r and r.get('distilled')):
         method = declared[key_of(peer)].method  # the method its row names
         mine = [r for r in results if r.get('distill_config') and r.get('distilled')
-                and r['distill_config']['method'] == method and r['machine'] == peer['machine']
+                and r['distill_config']['method'] == method
+                and _distilled_on(r) == peer['machine']
                 and key_of(r)[:3] == key_of(peer)[:3] and _step_seconds(r)]
         if not mine:
             continue
@@ -519,8 +533,8 @@ def benchmarks_md(recorded):
             lines += [*markdown(json.load(open(path))).splitlines()[2:], '']
     if beside:
         lines += ["## Beside the authors' code", '', "Each of another tool's rows that timed its "
-                  "steps, beside tfkip's rows of its method and cell run on the same machine.",
-                  '', *beside]
+                  "steps, beside tfkip's rows of its method and cell distilled on the same "
+                  "machine.", '', *beside]
     if pilots:
         lines += ['## Pilots on a validation split', '', 'Run with `--validation` to choose '
                   'settings: a tenth of each class of the training split (seed 123) held out as '

@@ -124,7 +124,9 @@ out['beside'] = run.beside_peers([
     result('dm, authors code', 'here', 0.25, step_seconds=2.0, external={}, history=[]),
     result('dm, factor 2', 'here', 0.40, 'dm', history=timed(5.0)),
     result('dm', 'elsewhere', 0.28, 'dm', history=timed(4.0)),
-    result('frepo', 'here', 0.30, 'frepo', history=timed(4.0))])
+    result('frepo', 'here', 0.30, 'frepo', history=timed(4.0)),
+    result('dm, siamese', 'here', 0.33, 'dm', history=timed(3.0), distilled_on='elsewhere')])
+out['machines'] = [run._machines(out[k]) for k in ('first', 'more', 'same_set')]
 # The held-out checks, timed apart, are not the steps' time.
 checked = {'distill_seconds': 20.0, 'history': [
     {'step': 0, 'seconds': 2.0, 'eval_seconds': 2.0},
@@ -172,6 +174,11 @@ def test_a_row_runs_resumes_and_shares_its_random_subset(tmp_path):
     # The commit that distilled a set read back: its row's record's, else unknown.
     assert first['distilled_at'] == first['commit'] and more['distilled_at'] is None
     assert same_set['distilled_at'] == first['distilled_at']
+    # And the machine that distilled, and timed, it: the table says where it is not this run's.
+    assert first['distilled_on'] == first['machine'] and more['distilled_on'] is None
+    assert same_set['distilled_on'] == first['distilled_on']
+    assert out['machines'] == [first['machine'], more['machine'] + ' (set: distilled on a '
+                               'machine not recorded)', same_set['machine']]
     # Another tool's set: its networks and the random subset's in its space, its record; no
     # distillation.
     external = out['external']
@@ -181,7 +188,8 @@ def test_a_row_runs_resumes_and_shares_its_random_subset(tmp_path):
     assert external['distill_config'] is None and '| another tool |' in out['external_table'][2]
     # A pilot's validation split: a tenth of each class, apart from what it distils.
     assert out['split'] == [1442, 1302, 140, 0] and out['held_per_class'] == [14]
-    # Beside the authors' code: tfkip's rows of its method, cell and machine, with ratios.
+    # Beside the authors' code: tfkip's rows of its method and cell distilled on its
+    # machine, with ratios.
     assert [line for line in out['beside'] if line.startswith('| dm')] == [
         '| dm, factor 2 | 40.00% ± 1.00 | 1.60 | 0.50 | 0.25 |']
     # 17 s to the last check, 5 of them checking, 3 more for the final KRR.
