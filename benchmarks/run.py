@@ -467,6 +467,21 @@ def _extras(r):
             for k, v in sorted(r.get('extra', {}).items()) if k.endswith('accuracy')]
 
 
+# The robust scores' evaluations, in the order a reader compares them.
+SCORED = (('distilled', 'the set with augmentation'), ('distilled_plain', 'without'),
+          ('hard', 'its argmax labels'), ('random', 'the random subset with augmentation'),
+          ('random_plain', 'without'), ('full', 'the whole training split'))
+
+
+def _scored(r):
+    """The networks behind a row's robust scores, each at the rate validation chose."""
+    found, rates = r['scores']['accuracies'], r['scores']['learning_rates']
+    return 'robust scores from ' + ', '.join(
+        f'{what} {_pct(np.mean(found[k]), np.std(found[k]))}'
+        + (f' (lr {rates[k]})' if k in rates else '') for k, what in SCORED if found.get(k)
+    ) + '; each lr chosen on validation'
+
+
 def _curve(r):
     return ', '.join(f'{h["step"]}' + (f' ({h["seconds"] / 60:.1f} min)' if h.get('seconds')
                                         is not None else '') + f': {_pct(h["eval_accuracy"])}'
@@ -522,7 +537,7 @@ def benchmarks_md(recorded):
         mine = [r for r in results if r['suite'] == name]
         lines += [f'## {suite.title}', '', suite.text, '', *table(mine, suite), '']
         extras = [f'- {r["method"]}, {r["dataset"]} {r["images_per_class"]}/class: {e}'
-                  for r in mine for e in _extras(r)]
+                  for r in mine for e in _extras(r) + ([_scored(r)] if r.get('scores') else [])]
         lines += extras + [''] * bool(extras)
         if name == 'standard':
             lines += ['![accuracy against images per class](benchmarks/results/standard.png)', '']

@@ -127,6 +127,10 @@ out['beside'] = run.beside_peers([
     result('frepo', 'here', 0.30, 'frepo', history=timed(4.0)),
     result('dm, siamese', 'here', 0.33, 'dm', history=timed(3.0), distilled_on='elsewhere')])
 out['machines'] = [run._machines(out[k]) for k in ('first', 'more', 'same_set')]
+# The networks behind a row's robust scores, at their rates (the whole split at the protocol's).
+out['scored'] = run._scored({'scores': {'learning_rates': {'distilled': 0.05, 'random': 0.01},
+                                        'accuracies': {'distilled': [0.5, 0.6], 'hard': None,
+                                                       'random': [0.2, 0.2], 'full': [0.9]}}})
 # The held-out checks, timed apart, are not the steps' time.
 checked = {'distill_seconds': 20.0, 'history': [
     {'step': 0, 'seconds': 2.0, 'eval_seconds': 2.0},
@@ -192,6 +196,10 @@ def test_a_row_runs_resumes_and_shares_its_random_subset(tmp_path):
     # machine, with ratios.
     assert [line for line in out['beside'] if line.startswith('| dm')] == [
         '| dm, factor 2 | 40.00% ± 1.00 | 1.60 | 0.50 | 0.25 |']
+    assert out['scored'] == ('robust scores from the set with augmentation 55.00% ± 5.00 (lr '
+                             '0.05), the random subset with augmentation 20.00% ± 0.00 (lr '
+                             '0.01), the whole training split 90.00% ± 0.00; each lr chosen on '
+                             'validation')
     # 17 s to the last check, 5 of them checking, 3 more for the final KRR.
     assert out['checked'] == ['0.2 min (+0.1 checks) (+0.1)', 1.2]
     assert out['pilot'] == ['0.8 min (+0.2 checks) (+0.0)', 2.4]
