@@ -333,6 +333,9 @@ def _published_set(row, train, sets):
 # The tables -----------------------------------------------------------------------------------
 
 def _pct(x, std=None):
+    """'76.01%', or with `std` '76.01% ± 0.58'; of a list of accuracies, their mean ± std."""
+    if isinstance(x, list):
+        x, std = np.mean(x), np.std(x)
     return '-' if x is None else f'{100 * x:.2f}%' + ('' if std is None else f' ± {100 * std:.2f}')
 
 
@@ -462,8 +465,7 @@ def table(results, suite):
 
 def _extras(r):
     """Figures a method records of its own, as '<name>: 76.01% ± 0.58'."""
-    return [f'{k.replace("_", " ")}: ' + (_pct(np.mean(v), np.std(v)) if isinstance(v, list)
-                                          else _pct(v))
+    return [f'{k.replace("_", " ")}: ' + _pct(v)
             for k, v in sorted(r.get('extra', {}).items()) if k.endswith('accuracy')]
 
 
@@ -477,7 +479,7 @@ def _scored(r):
     """The networks behind a row's robust scores, each at the rate validation chose."""
     found, rates = r['scores']['accuracies'], r['scores']['learning_rates']
     return 'robust scores from ' + ', '.join(
-        f'{what} {_pct(np.mean(found[k]), np.std(found[k]))}'
+        f'{what} {_pct(found[k])}'
         + (f' (lr {rates[k]})' if k in rates else '') for k, what in SCORED if found.get(k)
     ) + '; each lr chosen on validation'
 

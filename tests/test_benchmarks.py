@@ -267,7 +267,7 @@ def test_networks_train_on_another_machine_and_are_tested_here(tmp_path):
     jobs = _script('-c', ELSEWHERE, str(tmp_path), 'jobs')
     assert jobs.returncode == 0, jobs.stderr[-3000:]
     out = json.loads(jobs.stdout.strip().splitlines()[-1])
-    assert out['result'] is None and not any('protocol) seed' in line for line in out['lines'])
+    assert out['result'] is None and not any('protocol, lr ' in line for line in out['lines'])
     written = sorted(f for f in os.listdir(tmp_path / 'jobs') if f.endswith('.json'))
     # The 'random' method's set is its random subset: the two jobs share one data file.
     assert len(os.listdir(tmp_path / 'jobs')) == 3 and [json.load(open(tmp_path / 'jobs' / f))['seeds']
@@ -289,7 +289,7 @@ def test_networks_train_on_another_machine_and_are_tested_here(tmp_path):
         assert len(out['result'][what]['accuracies']) == 2
         assert len(out['result'][what]['trained_on']) == 1
     assert sum('(trained on ' in line for line in out['lines']) == 4
-    assert not any('protocol) seed' in line for line in out['lines'])  # none trained here
+    assert not any('protocol, lr ' in line for line in out['lines'])  # none trained here
     assert out['machines'].count('; networks trained on ') == 1
     usage = _script('run.py', '--rows', 'labels/digits/10/rfad', '--weights', str(tmp_path))
     assert usage.returncode == 2 and usage.stderr.strip().splitlines()[-1].endswith(

@@ -134,7 +134,8 @@ def train_on_set(transfers, images, labels, test, architecture, log, what):
     for transfer in transfers:
         results.append(train_and_evaluate(
             transfer, images, labels, test.images, test.labels, architecture=architecture,
-            progress=lambda seed, acc: log(f'{what} ({transfer.protocol} protocol) seed {seed}: '
+            progress=lambda seed, acc: log(f'{what} ({transfer.protocol} protocol, lr '
+                                           f'{transfer.learning_rate}) seed {seed}: '
                                            f'accuracy {acc:.4f} on {test.source}')))
     return {'results': results}
 
