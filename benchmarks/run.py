@@ -189,13 +189,13 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
     base = os.path.join(sets, row_id(made_by.key).replace('/', '_') + '_validation' * validation)
     # Read back as a config, so that options added since with their defaults still match.
     made = distilled_set.load(base) if os.path.exists(base + '.npz') else None
-    distilled_here = made is None or made.metadata.distill_config() != config
-    if distilled_here:
+    here = describe(machine())
+    if made is None or made.metadata.distill_config() != config:
         stages.distill_to_artifact(config, train, test, stats, prepared, base, source=source,
                                    log=log)
         made = distilled_set.load(base)
-    meta, here = made.metadata, describe(machine())
-    made_record = {} if distilled_here else _set_record(made_by, config, recorded)
+        _made_here(base, ran_at, here)
+    meta, made_record = made.metadata, _made_record(base, made_by, config, recorded)
     result = {
         'suite': row.suite, 'dataset': row.dataset, 'images_per_class': row.images_per_class,
         'method': row.key[-1], 'distill_config': _read_back(config.to_dict()),
@@ -206,9 +206,8 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
                                     meta.metrics_before_label_solve['accuracy']}
                                    if meta.metrics_before_label_solve else {})},
         'machine': here, 'commit': ran_at,
-        # A set read back was distilled, and timed, by the run its row's record names.
-        'distilled_at': ran_at if distilled_here else made_record.get('distilled_at'),
-        'distilled_on': here if distilled_here else made_record.get('distilled_on')}
+        'distilled_at': made_record.get('distilled_at'),
+        'distilled_on': made_record.get('distilled_on')}
     # Another tool's set is evaluated in its own space: its random networks are not these.
     shared = next((r for r in recorded if key_of(r) != row.key and 'random_from' not in r
                    and r.get('random') and r['distill_config'] and _same_start(r, result)),
@@ -232,6 +231,29 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
             result['scores'] = _scores(row, evaluation, scores, set_images, set_labels, train,
                                        test, sets, log, elsewhere)
     return _complete(result)
+
+
+def _npz_digest(base):
+    with open(base + '.npz', 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def _made_here(base, ran_at, here):
+    """Writes `base`.made.json: the commit and machine that distilled, and timed, the set just
+    saved at `base`, beside it, so that a run stopped before it records its row keeps them."""
+    write_text(base + '.made.json', json.dumps({'npz_sha256': _npz_digest(base),
+                                                'distilled_at': ran_at, 'distilled_on': here}))
+
+
+def _made_record(base, made_by, config, recorded):
+    """{'distilled_at', 'distilled_on'} of the set at `base`: from its `.made.json` where that
+    names this very set, else from its row's record (`_set_record`; sets distilled before the
+    file), else {}."""
+    if os.path.exists(base + '.made.json'):
+        made = json.load(open(base + '.made.json'))
+        if made.pop('npz_sha256') == _npz_digest(base):
+            return made
+    return _set_record(made_by, config, recorded)
 
 
 def _set_record(made_by, config, recorded):

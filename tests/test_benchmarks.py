@@ -126,7 +126,12 @@ out['beside'] = run.beside_peers([
     result('dm', 'elsewhere', 0.28, 'dm', history=timed(4.0)),
     result('frepo', 'here', 0.30, 'frepo', history=timed(4.0)),
     result('dm, siamese', 'here', 0.33, 'dm', history=timed(3.0), distilled_on='elsewhere')])
-out['machines'] = [run._machines(out[k]) for k in ('first', 'more', 'same_set')]
+# A set distilled before `.made.json`, read back: its row's record says, else nobody.
+os.remove(npz[:-len('.npz')] + '.made.json')
+out['unmade'] = [run._made_record(npz[:-len('.npz')], row, row.config(), recorded
+                                  ).get('distilled_at') for recorded in ([out['first']], [])]
+out['machines'] = [run._machines(r) for r in (out['first'], out['more'], out['same_set'],
+                                              dict(out['more'], distilled_on=None))]
 # The networks behind a row's robust scores, at their rates (the whole split at the protocol's).
 out['scored'] = run._scored({'scores': {'learning_rates': {'distilled': 0.05, 'random': 0.01},
                                         'accuracies': {'distilled': [0.5, 0.6], 'hard': None,
@@ -175,14 +180,16 @@ def test_a_row_runs_resumes_and_shares_its_random_subset(tmp_path):
     assert not out['same_set_remade'] and out['same_set_trained'] == 2
     assert same_set['evaluation']['augmentation'] == [] and 'random_from' not in same_set
     assert same_set['distill_config'] == first['distill_config']
-    # The commit that distilled a set read back: its row's record's, else unknown.
-    assert first['distilled_at'] == first['commit'] and more['distilled_at'] is None
-    assert same_set['distilled_at'] == first['distilled_at']
-    # And the machine that distilled, and timed, it: the table says where it is not this run's.
-    assert first['distilled_on'] == first['machine'] and more['distilled_on'] is None
-    assert same_set['distilled_on'] == first['distilled_on']
-    assert out['machines'] == [first['machine'], more['machine'] + ' (set: distilled on a '
-                               'machine not recorded)', same_set['machine']]
+    # The commit and machine that distilled, and timed, a set read back: kept beside it (no
+    # record names them for `more`), else its row's record's, else unknown.
+    assert first['distilled_at'] == first['commit']
+    assert more['distilled_at'] == same_set['distilled_at'] == first['distilled_at']
+    assert first['distilled_on'] == first['machine']
+    assert more['distilled_on'] == same_set['distilled_on'] == first['distilled_on']
+    assert out['unmade'] == [first['commit'], None]
+    # The table says where the set's machine is not this run's.
+    assert out['machines'] == [first['machine'], more['machine'], same_set['machine'],
+                               more['machine'] + ' (set: distilled on a machine not recorded)']
     # Another tool's set: its networks and the random subset's in its space, its record; no
     # distillation.
     external = out['external']
