@@ -29,7 +29,7 @@ quiet_tensorflow()
 
 import numpy as np  # noqa: E402
 
-from tfkip._io import atomic_path, write_text  # noqa: E402
+from tfkip._io import atomic_path, sha256, write_text  # noqa: E402
 
 from _common import commit, describe, machine  # noqa: E402
 from rows import DATASETS, ROWS, SUITES  # noqa: E402
@@ -233,15 +233,10 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
     return _complete(result)
 
 
-def _npz_digest(base):
-    with open(base + '.npz', 'rb') as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
 def _made_here(base, ran_at, here):
     """Writes `base`.made.json: the commit and machine that distilled, and timed, the set just
     saved at `base`, beside it, so that a run stopped before it records its row keeps them."""
-    write_text(base + '.made.json', json.dumps({'npz_sha256': _npz_digest(base),
+    write_text(base + '.made.json', json.dumps({'npz_sha256': sha256(base + '.npz'),
                                                 'distilled_at': ran_at, 'distilled_on': here}))
 
 
@@ -251,7 +246,7 @@ def _made_record(base, made_by, config, recorded):
     file), else {}."""
     if os.path.exists(base + '.made.json'):
         made = json.load(open(base + '.made.json'))
-        if made.pop('npz_sha256') == _npz_digest(base):
+        if made.pop('npz_sha256') == sha256(base + '.npz'):
             return made
     return _set_record(made_by, config, recorded)
 
