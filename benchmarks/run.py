@@ -243,12 +243,15 @@ def _made_here(base, ran_at, here):
 def _made_record(base, made_by, config, recorded):
     """{'distilled_at', 'distilled_on'} of the set at `base`: from its `.made.json` where that
     names this very set, else from its row's record (`_set_record`; sets distilled before the
-    file), else {}."""
+    file), whose own commit and machine stand for them where it predates the fields (as the
+    tables take it, `_distilled_on`), else {}."""
     if os.path.exists(base + '.made.json'):
         made = json.load(open(base + '.made.json'))
         if made.pop('npz_sha256') == sha256(base + '.npz'):
             return made
-    return _set_record(made_by, config, recorded)
+    r = _set_record(made_by, config, recorded)
+    return r and {'distilled_at': r.get('distilled_at', r['commit']),
+                  'distilled_on': _distilled_on(r)}
 
 
 def _set_record(made_by, config, recorded):

@@ -128,8 +128,10 @@ out['beside'] = run.beside_peers([
     result('dm, siamese', 'here', 0.33, 'dm', history=timed(3.0), distilled_on='elsewhere')])
 # A set distilled before `.made.json`, read back: its row's record says, else nobody.
 os.remove(npz[:-len('.npz')] + '.made.json')
+older = {k: v for k, v in out['first'].items() if k not in ('distilled_at', 'distilled_on')}
 out['unmade'] = [run._made_record(npz[:-len('.npz')], row, row.config(), recorded
-                                  ).get('distilled_at') for recorded in ([out['first']], [])]
+                                  ).get('distilled_at')
+                 for recorded in ([dict(out['first'], distilled_at='then')], [older], [])]
 out['machines'] = [run._machines(r) for r in (out['first'], out['more'], out['same_set'],
                                               dict(out['more'], distilled_on=None))]
 # The networks behind a row's robust scores, at their rates (the whole split at the protocol's).
@@ -186,7 +188,8 @@ def test_a_row_runs_resumes_and_shares_its_random_subset(tmp_path):
     assert more['distilled_at'] == same_set['distilled_at'] == first['distilled_at']
     assert first['distilled_on'] == first['machine']
     assert more['distilled_on'] == same_set['distilled_on'] == first['distilled_on']
-    assert out['unmade'] == [first['commit'], None]
+    # A record from before the fields: its own commit stands for them.
+    assert out['unmade'] == ['then', first['commit'], None]
     # The table says where the set's machine is not this run's.
     assert out['machines'] == [first['machine'], more['machine'], same_set['machine'],
                                more['machine'] + ' (set: distilled on a machine not recorded)']
