@@ -166,17 +166,18 @@ def _same_start(a, b):
 
 
 def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores=None,
-            elsewhere=Elsewhere()):
+            elsewhere=Elsewhere(), ran_at=None):
     """Distils `row`'s set (or reads it back from `sets`) and evaluates it, on the test split
     or (`validation`) on a tenth of the training split held out, with its evaluation's first
     `seeds` seeds (None: all), and (`scores`, a ScoreConfig) DD-Ranking's robust scores, the
-    networks trained here or `elsewhere`; its result (None: seeds went to `elsewhere.jobs`)."""
+    networks trained here or `elsewhere`; its result (None: seeds went to `elsewhere.jobs`),
+    recorded as run at commit `ran_at` (None: `commit()` now)."""
     from tfkip.distill.sampling import hold_out
     from tfkip.distill.train import evaluate_start
     from tfkip.formats import distilled_set
     from tfkip.pipeline import stages
     from tfkip.transfer.train import is_one_hot
-    ran_at = commit()  # the code this process loaded, whatever the checkout holds later
+    ran_at = ran_at or commit()
     source, prep = DATASETS[row.dataset]
     source = source if ':' in source else os.path.join(data, source)
     if row.external or row.published:
@@ -768,6 +769,9 @@ def main(argv=None):
     from tfkip.transfer.robust import ScoreConfig
     scores = ScoreConfig(label_robust=args.label_robust) if args.scores else None
     part = 'pilots' if args.validation else 'rows'
+    # The code this process loaded, whatever the checkout holds later: rows recorded before
+    # this one change results files, not the code.
+    ran_at = commit()
     for i in wanted:
         print(f'== {i}', flush=True)
         row = ids[i] if args.steps is None else _at(ids[i], args.steps)
@@ -775,7 +779,7 @@ def main(argv=None):
             row = dataclasses.replace(row, name=f'{row.key[-1]}, {args.seeds} seeds')
         result = run_row(row, args.data, args.sets, recorded.get(part, []),
                          lambda line: print(f'   {line}', flush=True), args.validation,
-                         args.seeds, scores, Elsewhere(args.jobs, args.weights))
+                         args.seeds, scores, Elsewhere(args.jobs, args.weights), ran_at)
         if result is None:
             continue
         recorded = _record(part, result, args.sets)

@@ -86,7 +86,7 @@ suite((0,))
 out['first'] = run.run_row(row, '.', sets, [], lines.append)
 out['trained'], made = trained(), os.path.getmtime(npz)
 out['other'] = run.run_row(rows.Row('tiny', 'digits', 1, 'herding', 1), '.', sets,
-                           [out['first']], lines.append)
+                           [out['first']], lines.append, ran_at='loaded')
 out['other_trained'] = trained()
 suite((0, 1))
 out['more'] = run.run_row(row, '.', sets, [], lines.append)
@@ -165,6 +165,7 @@ def test_a_row_runs_resumes_and_shares_its_random_subset(tmp_path):
     other = out['other']
     assert other['random_from'] == 'random' and other['random'] == first['random']
     assert other['distill_config']['method'] == 'herding' and out['other_trained'] == 1
+    assert other['commit'] == other['distilled_at'] == 'loaded'  # the run's, given once
     # A second seed: the set and the first seed's networks read back, only seed 1 trained.
     more = out['more']
     assert not out['remade'] and out['more_trained'] == 2
