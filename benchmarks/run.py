@@ -87,8 +87,9 @@ def _networks(evaluation, images, labels, test, path, what, log, elsewhere=Elsew
     """{'mean', 'std', 'accuracies'} of `evaluation`'s networks on (images, labels), one seed
     at a time, each accuracy saved as soon as it is measured to a file named after the
     evaluation (its seeds aside: more seeds add to the file) and the data, so that another
-    set or protocol never reads it back; with 'trained_on', the machines of those trained
-    `elsewhere`. None where seeds went to `elsewhere.jobs` instead."""
+    set or protocol never reads it back; with 'trained_on', the machines its networks
+    trained on (files written before each network kept its machine name only those trained
+    `elsewhere`). None where seeds went to `elsewhere.jobs` instead."""
     import device_networks
     from tfkip.pipeline.stages import train_on_set
     from tfkip.transfer.train import build_network, test_accuracy
@@ -117,6 +118,7 @@ def _networks(evaluation, images, labels, test, path, what, log, elsewhere=Elsew
             result = train_on_set((dataclasses.replace(evaluation, seeds=(seed,)),), images,
                                   labels, test, 'convnet', log, what)['results'][0]
             done[str(seed)] = result['accuracies'][0]
+            done.setdefault('trained_on', {})[str(seed)] = describe(machine())
         write_text(path, json.dumps(done))
     if waiting:
         log(f'{what}: seeds written to {elsewhere.jobs}')
@@ -429,9 +431,9 @@ def _distilled_on(r):
 
 def _machines(r):
     """The machine a row ran on, the one that distilled its set where another, and the one
-    its networks trained on where another."""
+    its networks trained on where another (a row recorded again elsewhere from saved networks)."""
     elsewhere = sorted({m for k in ('distilled', 'hard', 'random') if r.get(k)
-                        for m in r[k].get('trained_on', ())})
+                        for m in r[k].get('trained_on', ())} - {r['machine']})
     made = _distilled_on(r)
     return r['machine'] + ('' if made == r['machine'] else f' (set: {made})' if made else
                            ' (set: distilled on a machine not recorded)') + ''.join(

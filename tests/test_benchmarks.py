@@ -132,8 +132,10 @@ older = {k: v for k, v in out['first'].items() if k not in ('distilled_at', 'dis
 out['unmade'] = [run._made_record(npz[:-len('.npz')], row, row.config(), recorded
                                   ).get('distilled_at')
                  for recorded in ([dict(out['first'], distilled_at='then')], [older], [])]
+# A row recorded again elsewhere from networks saved here names where they trained.
+moved = dict(out['first'], machine='elsewhere', distilled_on='elsewhere')
 out['machines'] = [run._machines(r) for r in (out['first'], out['more'], out['same_set'],
-                                              dict(out['more'], distilled_on=None))]
+                                              dict(out['more'], distilled_on=None), moved)]
 # The networks behind a row's robust scores, at their rates (the whole split at the protocol's).
 out['scored'] = run._scored({'scores': {'learning_rates': {'distilled': 0.05, 'random': 0.01},
                                         'accuracies': {'distilled': [0.5, 0.6], 'hard': None,
@@ -192,8 +194,11 @@ def test_a_row_runs_resumes_and_shares_its_random_subset(tmp_path):
     # A record from before the fields: its own commit stands for them.
     assert out['unmade'] == ['then', first['commit'], None]
     # The table says where the set's machine is not this run's.
+    # Each network names the machine that trained it; the table, where it is not the row's.
+    assert first['distilled']['trained_on'] == more['random']['trained_on'] == [first['machine']]
     assert out['machines'] == [first['machine'], more['machine'], same_set['machine'],
-                               more['machine'] + ' (set: distilled on a machine not recorded)']
+                               more['machine'] + ' (set: distilled on a machine not recorded)',
+                               f"elsewhere; networks trained on {first['machine']}"]
     # Another tool's set: its networks and the random subset's in its space, its record; no
     # distillation.
     external = out['external']
@@ -286,6 +291,11 @@ def test_networks_train_on_another_machine_and_are_tested_here(tmp_path):
     there = _script('-c', THERE, str(tmp_path / 'jobs'), str(tmp_path / 'weights'))
     assert there.returncode == 0, there.stderr[-3000:]
     assert sorted(os.listdir(tmp_path / 'weights')) == ['trained.json', 'weights_0.npz']
+    # Trained here, the weights name this machine: name the device machine instead.
+    record = tmp_path / 'weights' / 'trained.json'
+    record.write_text(json.dumps({name: {seed: dict(one, machine='the device machine')
+                                         for seed, one in seeds.items()}
+                                  for name, seeds in json.loads(record.read_text()).items()}))
     limited = _script('-c', LIMITED, str(tmp_path / 'jobs'), str(tmp_path / 'few'))
     assert limited.returncode == 0, limited.stderr[-3000:]
     assert json.loads(limited.stdout.strip().splitlines()[-1]) == [
@@ -298,7 +308,7 @@ def test_networks_train_on_another_machine_and_are_tested_here(tmp_path):
     out = json.loads(back.stdout.strip().splitlines()[-1])
     for what in ('distilled', 'random'):
         assert len(out['result'][what]['accuracies']) == 2
-        assert len(out['result'][what]['trained_on']) == 1
+        assert out['result'][what]['trained_on'] == ['the device machine']
     assert sum('(trained on ' in line for line in out['lines']) == 4
     assert not any('protocol, lr ' in line for line in out['lines'])  # none trained here
     assert out['machines'].count('; networks trained on ') == 1
