@@ -88,8 +88,8 @@ def _networks(evaluation, images, labels, test, path, what, log, elsewhere=Elsew
     at a time, each accuracy saved as soon as it is measured to a file named after the
     evaluation (its seeds aside: more seeds add to the file) and the data, so that another
     set or protocol never reads it back; with 'trained_on', the machines its networks
-    trained on (files written before each network kept its machine name only those trained
-    `elsewhere`). None where seeds went to `elsewhere.jobs` instead."""
+    trained on (older files name only those trained `elsewhere`). None where seeds went to
+    `elsewhere.jobs` instead."""
     import device_networks
     from tfkip.pipeline.stages import train_on_set
     from tfkip.transfer.train import build_network, test_accuracy
