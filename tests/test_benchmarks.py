@@ -193,8 +193,8 @@ def test_a_row_runs_resumes_and_shares_its_random_subset(tmp_path):
     assert more['distilled_on'] == same_set['distilled_on'] == first['distilled_on']
     # A record from before the fields: its own commit stands for them.
     assert out['unmade'] == ['then', first['commit'], None]
-    # The table says where the set's machine is not this run's.
-    # Each network names the machine that trained it; the table, where it is not the row's.
+    # Each network names the machine that trained it; the table says where the set's or the
+    # networks' machine is not the row's.
     assert first['distilled']['trained_on'] == more['random']['trained_on'] == [first['machine']]
     assert out['machines'] == [first['machine'], more['machine'], same_set['machine'],
                                more['machine'] + ' (set: distilled on a machine not recorded)',
