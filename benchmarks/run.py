@@ -157,14 +157,23 @@ def _evaluation_of(row, seeds):
         evaluation, seeds=evaluation.seeds[:seeds])
 
 
+def _trained_on(result, part):
+    """The one machine that trained `result`'s networks on `part` ('distilled', 'random'):
+    their record's, else (networks from before it was kept) the row's; None where several."""
+    machines = (result.get(part) or {}).get('trained_on') or [result['machine']]
+    return machines[0] if len(machines) == 1 else None
+
+
 def _same_start(a, b):
-    """Whether two results' random subsets are the same images under the same evaluation on
-    the same machine (Keras on one CPU repeats its networks; a new machine, or code, may not)."""
+    """Whether `a`'s random networks can stand for `b`'s: the same images under the same
+    evaluation, trained on the machine that trained `b`'s set networks (Keras on one CPU
+    repeats its networks; a new machine, or code, may not)."""
+    machine = _trained_on(b, 'distilled')
     return (a['dataset'] == b['dataset'] and a['images_per_class'] == b['images_per_class']
             and _evaluation(a['evaluation']) == _evaluation(b['evaluation'])
-            and a['machine'] == b['machine'] and all(
-                a['distill_config'].get(k) == b['distill_config'].get(k)
-                for k in ('seed', 'kernel')))
+            and machine is not None and _trained_on(a, 'random') == machine
+            and all(a['distill_config'].get(k) == b['distill_config'].get(k)
+                    for k in ('seed', 'kernel')))
 
 
 def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores=None,
@@ -211,10 +220,6 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
         'machine': here, 'commit': ran_at,
         'distilled_at': made_record.get('distilled_at'),
         'distilled_on': made_record.get('distilled_on')}
-    # Another tool's set is evaluated in its own space: its random networks are not these.
-    shared = next((r for r in recorded if key_of(r) != row.key and 'random_from' not in r
-                   and r.get('random') and r['distill_config'] and _same_start(r, result)),
-                  None)
     images, labels, krr = evaluate_start(config, train, test)
     result['random_krr_accuracy'] = krr and krr['accuracy']
     if evaluation:
@@ -225,6 +230,10 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
             hard = np.eye(set_labels.shape[1], dtype=np.float32)[set_labels.argmax(1)]
             result['hard'] = _networks(evaluation, set_images, hard, test, base + '.hard',
                                        'argmax labels', log, elsewhere)
+        # Another tool's set is evaluated in its own space: its random networks are not these.
+        shared = next((r for r in recorded if key_of(r) != row.key and 'random_from' not in r
+                       and r.get('random') and r['distill_config'] and _same_start(r, result)),
+                      None)
         if shared:
             result['random'], result['random_from'] = shared['random'], shared['method']
         else:

@@ -317,6 +317,29 @@ def test_networks_train_on_another_machine_and_are_tested_here(tmp_path):
         f'--weights: no trained.json in {tmp_path} (device_networks.py writes it)')
 
 
+SAME_START = '''
+import json
+import run
+def row(machine, **networks):
+    return {'dataset': 'cifar10', 'images_per_class': 10, 'evaluation': None,
+            'machine': machine, 'distill_config': {'seed': 0},
+            **{part: {'trained_on': on} for part, on in networks.items()}}
+lender = row('A')  # networks from before their machine was kept: the row's
+print(json.dumps([run._same_start(lender, row('A')), run._same_start(lender, row('B')),
+                  run._same_start(lender, row('B', distilled=['A'])),
+                  run._same_start(row('B', random=['A']), row('A')),
+                  run._same_start(lender, row('A', distilled=['A', 'B']))]))
+'''
+
+
+def test_random_networks_are_shared_only_from_the_machine_of_the_set_networks():
+    """A row recorded again on another machine from saved networks compares its set's
+    networks with random networks trained where they were, not where it is recorded."""
+    proc = _script('-c', SAME_START)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout) == [True, False, True, True, False]
+
+
 NAMES = '''
 import dataclasses, json, os
 import run
