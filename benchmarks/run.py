@@ -223,13 +223,16 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
     images, labels, krr = evaluate_start(config, train, test)
     result['random_krr_accuracy'] = krr and krr['accuracy']
     if evaluation:
+        earlier = _set_record(row, config, recorded)
         set_images, set_labels = made.training_set()
-        result['distilled'] = _networks(evaluation, set_images, set_labels, test,
-                                        base + '.networks', 'distilled', log, elsewhere)
+        result['distilled'] = _machine_of(_networks(
+            evaluation, set_images, set_labels, test, base + '.networks', 'distilled', log,
+            elsewhere), earlier, 'distilled', evaluation)
         if not is_one_hot(set_labels):  # learned labels: their argmax too, as DD-Ranking does
             hard = np.eye(set_labels.shape[1], dtype=np.float32)[set_labels.argmax(1)]
-            result['hard'] = _networks(evaluation, set_images, hard, test, base + '.hard',
-                                       'argmax labels', log, elsewhere)
+            result['hard'] = _machine_of(_networks(
+                evaluation, set_images, hard, test, base + '.hard', 'argmax labels', log,
+                elsewhere), earlier, 'hard', evaluation)
         # Another tool's set is evaluated in its own space: its random networks are not these.
         shared = next((r for r in recorded if key_of(r) != row.key and 'random_from' not in r
                        and r.get('random') and r['distill_config'] and _same_start(r, result)),
@@ -237,12 +240,27 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
         if shared:
             result['random'], result['random_from'] = shared['random'], shared['method']
         else:
-            result['random'] = _networks(evaluation, images, labels, test,
-                                         base + '.random', 'random subset', log, elsewhere)
+            result['random'] = _machine_of(_networks(
+                evaluation, images, labels, test, base + '.random', 'random subset', log,
+                elsewhere), earlier, 'random', evaluation)
         if scores:
             result['scores'] = _scores(row, evaluation, scores, set_images, set_labels, train,
                                        test, sets, log, elsewhere)
     return _complete(result)
+
+
+def _machine_of(networks, earlier, part, evaluation):
+    """`networks` (`_networks`' result on `part`) naming the machine that trained them where
+    their file predates 'trained_on': that of the row's `earlier` record (`_trained_on`) if
+    it has the same evaluation and, seed by seed, these accuracies (the same networks, read
+    back then), so that recording a row again elsewhere does not make them this machine's."""
+    if (not networks or 'trained_on' in networks or not (earlier or {}).get(part)
+            or 'random_from' in earlier and part == 'random'
+            or _evaluation(earlier['evaluation']) != evaluation
+            or earlier[part]['accuracies'] != networks['accuracies']):
+        return networks
+    machine = _trained_on(earlier, part)
+    return networks if machine is None else {**networks, 'trained_on': [machine]}
 
 
 def _made_here(base, ran_at, here):

@@ -340,6 +340,38 @@ def test_random_networks_are_shared_only_from_the_machine_of_the_set_networks():
     assert json.loads(proc.stdout) == [True, False, True, True, False]
 
 
+MACHINE_OF = '''
+import json
+import run
+from tfkip.transfer.train import TransferConfig
+evaluation = TransferConfig(seeds=(0, 1))
+def record(machine, accuracies, **more):
+    return {'machine': machine, 'evaluation': run._read_back(run.dataclasses.asdict(evaluation)),
+            'random': {'accuracies': accuracies, **more}}
+read_back = {'mean': 0.3, 'std': 0.1, 'accuracies': [0.2, 0.4]}  # a file without trained_on
+print(json.dumps([run._machine_of(read_back, record('A', [0.2, 0.4]), 'random', evaluation),
+                  run._machine_of(read_back, record('A', [0.2, 0.41]), 'random', evaluation),
+                  run._machine_of(read_back, record('A', [0.2, 0.4], trained_on=['B']),
+                                  'random', evaluation),
+                  run._machine_of(read_back, {**record('A', [0.2, 0.4]), 'random_from': 'x'},
+                                  'random', evaluation),
+                  run._machine_of(read_back, {}, 'random', evaluation),
+                  run._machine_of({**read_back, 'trained_on': ['C']}, record('A', [0.2, 0.4]),
+                                  'random', evaluation)]))
+'''
+
+
+def test_networks_read_back_from_before_their_machine_was_kept_take_their_record_s():
+    """Networks whose file predates 'trained_on' are the machine's that trained them in
+    the row's earlier record when it lists their accuracies, not the recording machine's."""
+    proc = _script('-c', MACHINE_OF)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    read_back = {'mean': 0.3, 'std': 0.1, 'accuracies': [0.2, 0.4]}
+    assert json.loads(proc.stdout) == [
+        {**read_back, 'trained_on': ['A']}, read_back, {**read_back, 'trained_on': ['B']},
+        read_back, read_back, {**read_back, 'trained_on': ['C']}]
+
+
 NAMES = '''
 import dataclasses, json, os
 import run
