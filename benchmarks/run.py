@@ -224,15 +224,17 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
     result['random_krr_accuracy'] = krr and krr['accuracy']
     if evaluation:
         earlier = _set_record(row, config, recorded)
+
+        def networks(part, run_images, run_labels, suffix, what):
+            return _machine_of(_networks(evaluation, run_images, run_labels, test, base + suffix,
+                                         what, log, elsewhere), earlier, part, evaluation)
+
         set_images, set_labels = made.training_set()
-        result['distilled'] = _machine_of(_networks(
-            evaluation, set_images, set_labels, test, base + '.networks', 'distilled', log,
-            elsewhere), earlier, 'distilled', evaluation)
+        result['distilled'] = networks('distilled', set_images, set_labels, '.networks',
+                                       'distilled')
         if not is_one_hot(set_labels):  # learned labels: their argmax too, as DD-Ranking does
             hard = np.eye(set_labels.shape[1], dtype=np.float32)[set_labels.argmax(1)]
-            result['hard'] = _machine_of(_networks(
-                evaluation, set_images, hard, test, base + '.hard', 'argmax labels', log,
-                elsewhere), earlier, 'hard', evaluation)
+            result['hard'] = networks('hard', set_images, hard, '.hard', 'argmax labels')
         # Another tool's set is evaluated in its own space: its random networks are not these.
         shared = next((r for r in recorded if key_of(r) != row.key and 'random_from' not in r
                        and r.get('random') and r['distill_config'] and _same_start(r, result)),
@@ -240,9 +242,7 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
         if shared:
             result['random'], result['random_from'] = shared['random'], shared['method']
         else:
-            result['random'] = _machine_of(_networks(
-                evaluation, images, labels, test, base + '.random', 'random subset', log,
-                elsewhere), earlier, 'random', evaluation)
+            result['random'] = networks('random', images, labels, '.random', 'random subset')
         if scores:
             result['scores'] = _scores(row, evaluation, scores, set_images, set_labels, train,
                                        test, sets, log, elsewhere)
@@ -254,7 +254,7 @@ def _machine_of(networks, earlier, part, evaluation):
     their file predates 'trained_on': that of the row's `earlier` record (`_trained_on`) if
     it has the same evaluation and, seed by seed, these accuracies (the same networks, read
     back then), so that recording a row again elsewhere does not make them this machine's."""
-    if (not networks or 'trained_on' in networks or not (earlier or {}).get(part)
+    if (not networks or 'trained_on' in networks or not earlier.get(part)
             or 'random_from' in earlier and part == 'random'
             or _evaluation(earlier['evaluation']) != evaluation
             or earlier[part]['accuracies'] != networks['accuracies']):

@@ -361,7 +361,7 @@ print(json.dumps([run._machine_of(read_back, record('A', [0.2, 0.4]), 'random', 
 '''
 
 
-def test_networks_read_back_from_before_their_machine_was_kept_take_their_record_s():
+def test_networks_saved_before_their_machine_was_kept_take_it_from_their_record():
     """Networks whose file predates 'trained_on' are the machine's that trained them in
     the row's earlier record when it lists their accuracies, not the recording machine's."""
     proc = _script('-c', MACHINE_OF)
