@@ -6,6 +6,7 @@ formats; `published_test_cases` makes `tfds.testing.DatasetBuilderTestCase` clas
 and load every `published_*` config of a `kip_*` builder from them, and load each again in a
 process that never imports tfkip.
 """
+import inspect
 import json
 import subprocess
 import sys
@@ -99,20 +100,26 @@ def raw_train_images(image_shape, num=5040, seed=0):
     return rng.integers(0, 256, (num,) + tuple(image_shape), dtype=np.uint8)
 
 
-# Loads each config from the prepared data_dir with TFDS alone and reports what it found.
-LOAD_WITHOUT_TFKIP = '''
-import json, os, sys
-import tensorflow_datasets as tfds
-data_dir, dataset, names = sys.argv[1], sys.argv[2], sys.argv[3:]
-found = {}
-for name in names:
-    builder = tfds.builder(f'{dataset}/{name}', data_dir=data_dir)
-    rows = tfds.as_numpy(builder.as_dataset('train', batch_size=-1))
-    meta = builder.info.metadata
-    found[name] = {'num': len(rows['image']), 'zca': meta['config']['zca'],
-                   'published': meta.get('published'),
-                   'preprocessing_file': os.path.exists(os.path.join(builder.data_dir,
-                                                                     'preprocessing.npz'))}
+def loaded(data_dir, dataset, names):
+    """{config name: what TFDS alone finds of it in `data_dir`}; with TFDS's imports only, so
+    that `LOAD_WITHOUT_TFKIP` runs it in a process that never imports tfkip."""
+    import os
+    import tensorflow_datasets as tfds
+    found = {}
+    for name in names:
+        builder = tfds.builder(f'{dataset}/{name}', data_dir=data_dir)
+        rows = tfds.as_numpy(builder.as_dataset('train', batch_size=-1))
+        meta = builder.info.metadata
+        found[name] = {'num': len(rows['image']), 'zca': meta['config']['zca'],
+                       'published': meta.get('published'),
+                       'preprocessing_file': os.path.exists(os.path.join(builder.data_dir,
+                                                                         'preprocessing.npz'))}
+    return found
+
+
+LOAD_WITHOUT_TFKIP = inspect.getsource(loaded) + '''
+import json, sys
+found = loaded(sys.argv[1], sys.argv[2], sys.argv[3:])
 found['tfkip_imported'] = any(m.split('.')[0] in ('tfkip', 'tfds_builders') for m in sys.modules)
 print(json.dumps(found))
 '''
@@ -120,12 +127,13 @@ print(json.dumps(found))
 
 class PublishedSetsTestCase(tfds.testing.DatasetBuilderTestCase):
     """Builds and loads the `published_*` configs of one support size (`SUPPORT_SIZE`) from
-    stand-in downloads, then loads them in a process without tfkip."""
+    stand-in downloads, then loads them again: in a process without tfkip if `WITHOUT_TFKIP`."""
     SUPPORT_SIZE = None
     # Checksums are registered on the first real download (`tfds build --register_checksums`).
     SKIP_CHECKSUMS = True
     # Loaded eagerly (TF2, or as NumPy for JAX): not TFDS's second, TF1-graph-mode pass.
     SKIP_TF1_GRAPH_MODE = True
+    WITHOUT_TFKIP = True  # load the configs again in a process that never imports tfkip
 
     @classmethod
     def setUpClass(cls):
@@ -165,31 +173,49 @@ class PublishedSetsTestCase(tfds.testing.DatasetBuilderTestCase):
     def test_download_and_prepare_as_dataset(self):
         super().test_download_and_prepare_as_dataset()
         names = self.BUILDER_CONFIG_NAMES_TO_TEST
-        done = subprocess.run([sys.executable, '-c', LOAD_WITHOUT_TFKIP, self._data_dir.name,
-                               self.DATASET_CLASS.name, *names], capture_output=True, text=True,
-                              cwd=self._data_dir.name)
-        self.assertEqual(done.returncode, 0, done.stderr[-3000:])
-        found = json.loads(done.stdout.strip().splitlines()[-1])
-        self.assertFalse(found.pop('tfkip_imported'))
+        if self.WITHOUT_TFKIP:
+            done = subprocess.run([sys.executable, '-c', LOAD_WITHOUT_TFKIP,
+                                   self._data_dir.name, self.DATASET_CLASS.name, *names],
+                                  capture_output=True, text=True, cwd=self._data_dir.name)
+            self.assertEqual(done.returncode, 0, done.stderr[-3000:])
+            found = json.loads(done.stdout.strip().splitlines()[-1])
+            self.assertFalse(found.pop('tfkip_imported'))
+        else:
+            found = loaded(self._data_dir.name, self.DATASET_CLASS.name, names)
         self.assertEqual(sorted(found), sorted(names))
         configs = {c.name: c.published for c in self.DATASET_CLASS.BUILDER_CONFIGS
                    if isinstance(c, PublishedConfig)}
-        for name, loaded in found.items():
+        for name, loaded_set in found.items():
             p = configs[name]
-            self.assertEqual(loaded['num'], self.SUPPORT_SIZE)
-            self.assertEqual(loaded['zca'], p.zca)
-            self.assertTrue(loaded['preprocessing_file'])
+            self.assertEqual(loaded_set['num'], self.SUPPORT_SIZE)
+            self.assertEqual(loaded_set['zca'], p.zca)
+            self.assertTrue(loaded_set['preprocessing_file'])
             if p.method == 'kip':  # the index's best checkpoint was the one taken
-                self.assertTrue(loaded['published']['url'].endswith(f'_ckpt{BEST}.npz'))
+                self.assertTrue(loaded_set['published']['url'].endswith(f'_ckpt{BEST}.npz'))
 
 
 def published_test_cases(builder_cls):
     """{class name: PublishedSetsTestCase subclass}, one per support size of the builder's
-    `published_*` configs, for a test module's globals."""
+    `published_*` configs, for a test module's globals: every config at the smallest size,
+    loaded again without tfkip, and the first config of each method at the others (a
+    config's file and format differ from another size's only in the size, which each class
+    checks)."""
     by_size = {}
     for config in builder_cls.BUILDER_CONFIGS:
         if isinstance(config, PublishedConfig):
-            by_size.setdefault(config.published.support_size, []).append(config.name)
+            by_size.setdefault(config.published.support_size, []).append(config)
+    smallest = min(by_size, default=None)
+
+    def tested(size):
+        configs = by_size[size]
+        if size != smallest:
+            first = {}
+            for config in configs:
+                first.setdefault(config.published.method, config)
+            configs = list(first.values())
+        return [c.name for c in configs]
+
     return {f'Published{size}Test': type(f'Published{size}Test', (PublishedSetsTestCase,), {
         'DATASET_CLASS': builder_cls, 'SUPPORT_SIZE': size, 'SPLITS': {'train': size},
-        'BUILDER_CONFIG_NAMES_TO_TEST': names}) for size, names in by_size.items()}
+        'BUILDER_CONFIG_NAMES_TO_TEST': tested(size), 'WITHOUT_TFKIP': size == smallest})
+        for size in by_size}
