@@ -3,8 +3,9 @@
 `write_published_files` writes, under one directory laid out like the download URLs' paths,
 the KIP and LS index CSVs and the files of the published sets in their authors' exact
 formats; `published_test_cases` makes `tfds.testing.DatasetBuilderTestCase` classes that build
-and load every `published_*` config of a `kip_*` builder from them, and load each again in a
-process that never imports tfkip.
+and load the `published_*` configs of a `kip_*` builder from them: every config at the smallest
+support size, loaded again in a process that never imports tfkip, and the first config of each
+method at the other sizes.
 """
 import inspect
 import json
