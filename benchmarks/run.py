@@ -83,13 +83,16 @@ def _named(evaluation, images, labels, path):
     return f'{path}.{digest.hexdigest()[:12]}.json'
 
 
-def _networks(evaluation, images, labels, test, path, what, log, elsewhere=Elsewhere()):
+def _networks(evaluation, images, labels, test, path, what, log, elsewhere=Elsewhere(),
+              same_as=()):
     """{'mean', 'std', 'accuracies'} of `evaluation`'s networks on (images, labels), one seed
     at a time, each accuracy saved as soon as it is measured to a file named after the
     evaluation (its seeds aside: more seeds add to the file) and the data, so that another
     set or protocol never reads it back; with 'trained_on', the machines its networks
     trained on (older files name only those trained `elsewhere`). None where seeds went to
-    `elsewhere.jobs` instead."""
+    `elsewhere.jobs` instead. `same_as`: the paths of other uses of the networks, tested on
+    the same split; a seed saved in the file one of them names (the same evaluation and
+    data) is read from there instead of trained again."""
     import device_networks
     from tfkip.pipeline.stages import train_on_set
     from tfkip.transfer.train import build_network, test_accuracy
@@ -97,6 +100,15 @@ def _networks(evaluation, images, labels, test, path, what, log, elsewhere=Elsew
     name = os.path.basename(path)[:-len('.json')]
     done = json.load(open(path)) if os.path.exists(path) else {}
     waiting = False
+    for other in (_named(evaluation, images, labels, p) for p in same_as):
+        found = json.load(open(other)) if os.path.exists(other) else {}
+        for seed in (s for s in evaluation.seeds if str(s) in found and str(s) not in done):
+            done[str(seed)] = found[str(seed)]
+            if str(seed) in found.get('trained_on', {}):
+                done.setdefault('trained_on', {})[str(seed)] = found['trained_on'][str(seed)]
+            log(f'{what}: seed {seed} read from {os.path.basename(other)}: '
+                f'{done[str(seed)]:.4f}')
+            write_text(path, json.dumps(done))
     for seed in evaluation.seeds:
         if str(seed) in done:
             continue
@@ -245,7 +257,7 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
             result['random'] = networks('random', images, labels, '.random', 'random subset')
         if scores:
             result['scores'] = _scores(row, evaluation, scores, set_images, set_labels, train,
-                                       test, sets, log, elsewhere)
+                                       test, sets, base, log, elsewhere)
     return _complete(result)
 
 
@@ -302,17 +314,20 @@ def _set_record(made_by, config, recorded):
                  and r['distill_config'] and same(r['distill_config'])), {})
 
 
-def _scores(row, evaluation, score_config, images, labels, train, test, sets, log, elsewhere):
+def _scores(row, evaluation, score_config, images, labels, train, test, sets, base, log,
+            elsewhere):
     """`tfkip.transfer.robust.score_set` of the row's set, each network saved as it finishes
     to a file of the dataset and split it is tested on (shared by every row: the networks on
-    the random subset and the whole training split are the same for each)."""
+    the random subset and the whole training split are the same for each); those the row
+    trained on the set (under `base`) stand for the same networks on the test split."""
     from tfkip.transfer.robust import score_set
 
     def networks(what, config, run_images, run_labels, split):
         on = re.sub(r'[^A-Za-z0-9]+', '-', split.source).strip('-')
         found = _networks(config, run_images, run_labels, split,
                           os.path.join(sets, f'scores_{row.dataset}_{on}'), f'scores: {what}',
-                          log, elsewhere)
+                          log, elsewhere,
+                          (base + '.networks', base + '.hard') if split is test else ())
         return found and found['accuracies']
 
     return score_set(evaluation, score_config, images, labels, row.images_per_class, train,
@@ -355,7 +370,7 @@ def _external_row(row, source, sets, log, seeds, ran_at, scores, elsewhere):
         result['step_seconds'] = record['seconds_per_iteration']
     if scores:
         result['scores'] = _scores(row, evaluation, scores, made.images, made.labels, train, test,
-                                   sets, log, elsewhere)
+                                   sets, base, log, elsewhere)
     return _complete(result)
 
 

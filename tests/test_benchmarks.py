@@ -85,6 +85,13 @@ trained = lambda: sum('seed' in line for line in lines) + bool(lines.clear())
 suite((0,))
 out['first'] = run.run_row(row, '.', sets, [], lines.append)
 out['trained'], made = trained(), os.path.getmtime(npz)
+# Its Augmentation-Robust Score at the protocol's rate: the set's networks on the test split
+# are the row's, read back; the rest (4 on validation, 3 on test) are trained.
+from tfkip.transfer.robust import ScoreConfig
+scored = run.run_row(row, '.', sets, [out['first']], lines.append, scores=ScoreConfig(
+    learning_rates=(rows.STANDARD.learning_rate,), label_robust=False))
+out['scores'] = [scored['scores']['accuracies']['distilled'], sum('read from' in l for l in lines),
+                 trained(), scored['distilled']]
 out['other'] = run.run_row(rows.Row('tiny', 'digits', 1, 'herding', 1), '.', sets,
                            [out['first']], lines.append, ran_at='loaded')
 out['other_trained'] = trained()
@@ -163,6 +170,7 @@ def test_a_row_runs_resumes_and_shares_its_random_subset(tmp_path):
     assert len(first['distilled']['accuracies']) == 1 and 'random_from' not in first
     assert 'flip' not in first['evaluation']['augmentation']  # digits are not flipped
     assert out['trained'] == 2  # one network on the set, one on its random subset
+    assert out['scores'] == [first['distilled']['accuracies'], 1, 8, first['distilled']]
     # Another row starting from the same images: its own set, the first row's random networks.
     other = out['other']
     assert other['random_from'] == 'random' and other['random'] == first['random']
