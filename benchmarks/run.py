@@ -199,7 +199,6 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
     from tfkip.distill.train import evaluate_start
     from tfkip.formats import distilled_set
     from tfkip.pipeline import stages
-    from tfkip.transfer.train import is_one_hot
     ran_at = ran_at or commit()
     source, prep = DATASETS[row.dataset]
     source = source if ':' in source else os.path.join(data, source)
@@ -244,8 +243,8 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
         set_images, set_labels = made.training_set()
         result['distilled'] = networks('distilled', set_images, set_labels, '.networks',
                                        'distilled')
-        if not is_one_hot(set_labels):  # learned labels: their argmax too, as DD-Ranking does
-            hard = np.eye(set_labels.shape[1], dtype=np.float32)[set_labels.argmax(1)]
+        hard = _argmax(set_labels)
+        if hard is not None:
             result['hard'] = networks('hard', set_images, hard, '.hard', 'argmax labels')
         # Another tool's set is evaluated in its own space: its random networks are not these.
         shared = next((r for r in recorded if key_of(r) != row.key and 'random_from' not in r
@@ -259,6 +258,14 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
             result['scores'] = _scores(row, evaluation, scores, set_images, set_labels, train,
                                        test, sets, base, log, elsewhere)
     return _complete(result)
+
+
+def _argmax(labels):
+    """[N, C] float32 one-hot labels of `labels`' argmax where they are learned (DD-Ranking
+    trains such a set on them too: the hard-label accuracy), else None."""
+    from tfkip.transfer.train import is_one_hot
+    return None if is_one_hot(labels) else np.eye(labels.shape[1], dtype=np.float32)[
+        labels.argmax(1)]
 
 
 def _machine_of(networks, earlier, part, evaluation):
@@ -336,7 +343,7 @@ def _scores(row, evaluation, score_config, images, labels, train, test, sets, ba
 
 def _external_row(row, source, sets, log, seeds, ran_at, scores, elsewhere):
     """The result of a row whose set another tool wrote, or its authors published: its
-    networks and those of the random subset (`sampling.random_subset`, the images tfkip's
+    networks (learned labels: on their argmax too) and those of the random subset (`sampling.random_subset`, the images tfkip's
     rows start from) in the set's space, tested on the test split mapped into it (and its
     `scores`); the tool's record (seconds, iterations) as it wrote it."""
     from tfkip import preprocess, sources
@@ -360,12 +367,18 @@ def _external_row(row, source, sets, log, seeds, ran_at, scores, elsewhere):
               'evaluation': _read_back(dataclasses.asdict(evaluation)),
               'distill_seconds': record.get('seconds'),
               'distill_steps': record.get('iterations'), 'history': [], 'krr_accuracy': None,
-              'distilled': _networks(evaluation, made.images, made.labels, test,
-                                     base + '.networks', 'distilled', log, elsewhere),
-              'random': _networks(evaluation, train.images[rows], one_hot(
-                  train.labels[rows], train.num_classes), test, base + '.random',
-                  'random subset', log, elsewhere),
               'machine': describe(machine()), 'commit': ran_at}
+
+    def networks(images, labels, suffix, what):
+        return _networks(evaluation, images, labels, test, base + suffix, what, log, elsewhere)
+
+    result['distilled'] = networks(made.images, made.labels, '.networks', 'distilled')
+    hard = _argmax(made.labels)
+    if hard is not None:
+        result['hard'] = networks(made.images, hard, '.hard', 'argmax labels')
+    result['random'] = networks(train.images[rows], one_hot(train.labels[rows],
+                                                            train.num_classes),
+                                '.random', 'random subset')
     if 'seconds_per_iteration' in record:
         result['step_seconds'] = record['seconds_per_iteration']
     if scores:

@@ -108,9 +108,9 @@ out['same_set'] = run.run_row(plain, '.', sets, [out['first']], lines.append)
 out['same_set_trained'], out['same_set_remade'] = trained(), os.path.getmtime(npz) != made
 from tfkip import sources
 whole = sources.load('sklearn:digits', 'train')
-# A set another tool wrote: raw pixels, integer labels, its own record.
+# A set another tool wrote: raw pixels, learned label vectors, its own record.
 np.savez(os.path.join(sets, 'ext.npz'), images=whole.images[:10].astype(np.float32),
-         labels=whole.labels[:10])
+         labels=0.9 * np.eye(10)[whole.labels[:10]] + 0.01)
 json.dump({'seconds': 60.0, 'iterations': 30, 'seconds_per_iteration': 2.0},
           open(os.path.join(sets, 'ext.json'), 'w'))
 out['external'] = run.run_row(rows.Row('tiny', 'digits', 1, 'dm', 0, name='another tool',
@@ -212,6 +212,7 @@ def test_a_row_runs_resumes_and_shares_its_random_subset(tmp_path):
     external = out['external']
     assert len(external['distilled']['accuracies']) == 1
     assert len(external['random']['accuracies']) == 1
+    assert len(external['hard']['accuracies']) == 1  # learned labels: their argmax too
     assert (external['distill_steps'], external['step_seconds']) == (30, 2.0)
     assert external['distill_config'] is None and '| another tool |' in out['external_table'][2]
     # A pilot's validation split: a tenth of each class, apart from what it distils.
