@@ -51,6 +51,11 @@ def test_config_names_say_what_the_set_is():
     assert cifar100.name == 'published_ls_convnet_zca_ipc5' and cifar100.kernel['prepend_conv']
     names = [p.name for p in published.published_sets('cifar10', 10, colour=True)]
     assert len(names) == len(set(names)) == 48 + 12 + 3
+    # RFAD's files hold one-hot labels (the authors publish no other variant to tell apart).
+    rfad = [p for p in published.published_sets('cifar10', 10, colour=True)
+            if p.method == 'rfad']
+    assert [p.name for p in rfad] == [f'published_rfad_convnet3_zca_ipc{i}' for i in (1, 10, 50)]
+    assert all(p.describe().endswith('one-hot labels.') for p in rfad)
 
 
 def test_rfad_files_are_nchw_and_bad_files_are_one_line_errors(tmp_path):

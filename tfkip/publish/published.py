@@ -50,7 +50,8 @@ class PublishedSet:
 
     `method` 'kip', 'ls' or 'rfad'; `architecture` the authors' name ('ConvNet', 'ConvNet3');
     `support_size` the number of images; `learned_labels` and `augmentation` as the index's
-    `l` and `aug` columns (Label Solve's labels are solved, RFAD's as published).
+    `l` and `aug` columns (Label Solve's labels are solved; RFAD's one-hot, the paper's fixed-
+    label configuration: so are the 1 and 10/class files).
     """
     method: str
     dataset: str
@@ -70,7 +71,9 @@ class PublishedSet:
         """The builder config's name, e.g. 'published_kip_convnet_zca_aug_ipc10'."""
         return '_'.join(['published', self.method, self.architecture.lower()]
                         + (['zca'] if self.zca else [])
-                        + ([] if self.learned_labels else ['fixedlabels'])
+                        # Only KIP publishes both label variants of a set.
+                        + (['fixedlabels'] if self.method == 'kip' and not self.learned_labels
+                           else [])
                         + (['aug'] if self.augmentation else [])
                         + [f'ipc{self.images_per_class}'])
 
@@ -128,7 +131,8 @@ def published_sets(dataset, num_classes, colour):
              for size in LS_SUPPORT_SIZES.get(dataset, (10, 100, 500))
              for zca in ((True, False) if colour else (False,))]
     sets += [PublishedSet('rfad', architecture='ConvNet3', support_size=ipc * num_classes,
-                          zca=True, **common) for ipc in RFAD_IPC.get(dataset, ())]
+                          zca=True, learned_labels=False, **common)
+             for ipc in RFAD_IPC.get(dataset, ())]
     return sets
 
 
