@@ -343,9 +343,10 @@ def _scores(row, evaluation, score_config, images, labels, train, test, sets, ba
 
 def _external_row(row, source, sets, log, seeds, ran_at, scores, elsewhere):
     """The result of a row whose set another tool wrote, or its authors published: its
-    networks (learned labels: on their argmax too) and those of the random subset (`sampling.random_subset`, the images tfkip's
-    rows start from) in the set's space, tested on the test split mapped into it (and its
-    `scores`); the tool's record (seconds, iterations) as it wrote it."""
+    networks (learned labels: on their argmax too) and those of the random subset
+    (`sampling.random_subset`, the images tfkip's rows start from) in the set's space, tested
+    on the test split mapped into it (and its `scores`); the tool's record (seconds,
+    iterations) as it wrote it."""
     from tfkip import preprocess, sources
     from tfkip.distill.sampling import random_subset
     from tfkip.formats import external_set

@@ -90,8 +90,8 @@ out['trained'], made = trained(), os.path.getmtime(npz)
 from tfkip.transfer.robust import ScoreConfig
 scored = run.run_row(row, '.', sets, [out['first']], lines.append, scores=ScoreConfig(
     learning_rates=(rows.STANDARD.learning_rate,), label_robust=False))
-out['scores'] = [scored['scores']['accuracies']['distilled'], sum('read from' in l for l in lines),
-                 trained(), scored['distilled']]
+out['scores'] = [scored['scores']['accuracies']['distilled'],
+                 sum('read from' in line for line in lines), trained(), scored['distilled']]
 out['other'] = run.run_row(rows.Row('tiny', 'digits', 1, 'herding', 1), '.', sets,
                            [out['first']], lines.append, ran_at='loaded')
 out['other_trained'] = trained()
