@@ -263,9 +263,9 @@ def run_row(row, data, sets, recorded, log, validation=False, seeds=None, scores
 def _argmax(labels):
     """[N, C] float32 one-hot labels of `labels`' argmax where they are learned (DD-Ranking
     trains such a set on them too: the hard-label accuracy), else None."""
+    from tfkip.transfer.robust import one_hot
     from tfkip.transfer.train import is_one_hot
-    return None if is_one_hot(labels) else np.eye(labels.shape[1], dtype=np.float32)[
-        labels.argmax(1)]
+    return None if is_one_hot(labels) else one_hot(labels.argmax(1), labels.shape[1])
 
 
 def _machine_of(networks, earlier, part, evaluation):
