@@ -3,7 +3,8 @@
     python benchmarks/run.py --list                       # the rows, recorded or not
     python benchmarks/run.py --rows 'standard/cifar10/1/*' --data .data
     python benchmarks/run.py                              # rewrite the tables from the JSON
-    python benchmarks/run.py --check                      # exit 1 if a table is stale
+    python benchmarks/run.py --check                      # exit 1 if a table is stale,
+                                                          # or a row's shared random networks
 
 A row distils its set through `tfkip.pipeline.stages` (resuming from its checkpoint), then
 trains its suite's networks on the set and on the random real subset distillation starts
@@ -741,6 +742,42 @@ def _at(row, steps):
                                set_of=row.set_of and _at(row.set_of, steps))
 
 
+def _lender(result, results):
+    """The row of `results` whose random networks `result` names ('random_from'), followed
+    through rows that borrowed theirs in turn to one that trained its own; None if missing."""
+    seen = {key_of(result)}
+    while 'random_from' in result:
+        result = next((r for r in results if key_of(r) == key_of(result)[:-1]
+                       + (result['random_from'],)), None)
+        if result is None or key_of(result) in seen:
+            return None
+        seen.add(key_of(result))
+    return result
+
+
+def _share_random(results):
+    """`results` with each row that borrowed its random networks holding those its lender
+    has now (`_lender`), where they can stand for its own (`_same_start`): a row recorded
+    again with new random networks carries the rows that share them along."""
+    def shared(result):
+        lender = 'random_from' in result and _lender(result, results)
+        if not lender or not _same_start(lender, result):
+            return result
+        return {**result, 'random': lender['random'], 'random_from': lender['method']}
+    return [shared(r) for r in results]
+
+
+def _unshared(results):
+    """The ids of the rows of `results` whose random networks are not those of the row they
+    name ('random_from'): missing, borrowed from a third row, or other accuracies."""
+    def lent(result):
+        lender = next((r for r in results if key_of(r) == key_of(result)[:-1]
+                       + (result['random_from'],)), None)
+        return (lender is not None and 'random_from' not in lender and lender.get('random')
+                and lender['random']['accuracies'] == result['random']['accuracies'])
+    return [row_id(key_of(r)) for r in results if 'random_from' in r and not lent(r)]
+
+
 def _record(part, result, sets):
     """The results with `result` in `part` (replacing its key's), written: read again under a
     lock, since another run of this script may have recorded rows after this one started."""
@@ -748,8 +785,8 @@ def _record(part, result, sets):
     with open(os.path.join(sets, '.results.lock'), 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         recorded = json.load(open(RESULTS))
-        recorded[part] = [r for r in recorded.get(part, []) if key_of(r) != key_of(result)] + [
-            result]
+        recorded[part] = _share_random([r for r in recorded.get(part, [])
+                                        if key_of(r) != key_of(result)] + [result])
         write_text(RESULTS, json.dumps(recorded, indent=1) + '\n')
     return recorded
 
@@ -781,7 +818,8 @@ def main(argv=None):
                         help='test here the networks another machine trained '
                              '(device_networks.py wrote DIR), before training any seed left')
     parser.add_argument('--check', action='store_true',
-                        help='exit 1 if a file written from the results differs from them')
+                        help='exit 1 if a file written from the results differs from them, '
+                        "or a row's random networks are not those of the row it names")
     parser.add_argument('--data', default='.data',
                         help='folder holding mnist/ and cifar10/ as ImageFolder trees '
                              '(default: %(default)s)')
@@ -805,10 +843,15 @@ def main(argv=None):
         parser.error(f'--data: no {", ".join(missing)} folder in {args.data} (docs/benchmarks.md '
                      'says how to make them)')
     if args.check:
-        stale = [p for p, text in written(recorded).items() if open(p).read() != text]
-        print('\n'.join(f'{os.path.relpath(p, ROOT)} is not what its results give: run '
-                        'python benchmarks/run.py' for p in stale))
-        return 1 if stale else 0
+        faults = [f'{os.path.relpath(p, ROOT)} is not what its results give: run python '
+                  'benchmarks/run.py' for p, text in written(recorded).items()
+                  if open(p).read() != text] + [
+            f'{os.path.relpath(RESULTS, ROOT)}: {i} is not recorded with the random networks '
+            'of the row it names: record it again'
+            for part in ('rows', 'pilots') for i in _unshared(recorded.get(part, []))]
+        if faults:
+            print('\n'.join(faults))
+        return 1 if faults else 0
     external = [i for i in wanted if ids[i].external or ids[i].published]
     if args.validation and args.scores:
         parser.error('--scores with --validation: the scores choose their learning rates on a '

@@ -254,6 +254,39 @@ def test_runs_at_once_keep_each_others_results(tmp_path):
                                  'images_per_class': 1, 'method': 'a', 'again': True}]
 
 
+
+# A row recorded again with new random networks, and the rows that borrowed its old ones.
+SHARE = '''
+import json, sys
+import run
+run.RESULTS = sys.argv[1]
+def row(method, accuracies, machine='A', **more):
+    return {'suite': 'standard', 'dataset': 'digits', 'images_per_class': 1, 'method': method,
+            'evaluation': None, 'machine': machine, 'distill_config': {'seed': 0},
+            'random': {'accuracies': accuracies}, **more}
+json.dump({'rows': [row('o', [0.5]), row('d', [0.5], random_from='o'),
+                    row('e', [0.5], random_from='d'),  # borrowed from a borrower
+                    row('f', [0.5], machine='B', random_from='o'),  # networks of another machine
+                    row('g', [0.4], random_from='h')],  # names a row not recorded
+           'pilots': [], 'notes': []}, open(run.RESULTS, 'w'))
+before = run._unshared(json.load(open(run.RESULTS))['rows'])
+recorded = run._record('rows', row('o', [0.6]), sys.argv[2])
+print(json.dumps([before, {r['method']: [r['random']['accuracies'], r.get('random_from')]
+                           for r in recorded['rows']}, run._unshared(recorded['rows'])]))
+'''
+
+
+def test_rows_that_share_random_networks_follow_the_row_that_trained_them(tmp_path):
+    """Recording a row again carries along the rows that borrowed its random networks, where
+    those can stand for theirs; `_unshared` (what `--check` reports) names the others."""
+    proc = _script('-c', SHARE, str(tmp_path / 'results.json'), str(tmp_path / 'sets'))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    before, after, unshared = json.loads(proc.stdout)
+    assert before == ['standard/digits/1/e', 'standard/digits/1/g']
+    assert after == {'o': [[0.6], None], 'd': [[0.6], 'o'], 'e': [[0.6], 'o'],
+                     'f': [[0.5], 'o'], 'g': [[0.4], 'h']}
+    assert unshared == ['standard/digits/1/f', 'standard/digits/1/g']
+
 ELSEWHERE = '''
 import dataclasses, json, os, sys
 import rows, run
