@@ -742,13 +742,19 @@ def _at(row, steps):
                                set_of=row.set_of and _at(row.set_of, steps))
 
 
+def _named_lender(result, results):
+    """The row of `results` that `result` names as its random networks' ('random_from'), or
+    None."""
+    return next((r for r in results
+                 if key_of(r) == key_of(result)[:-1] + (result['random_from'],)), None)
+
+
 def _lender(result, results):
     """The row of `results` whose random networks `result` names ('random_from'), followed
     through rows that borrowed theirs in turn to one that trained its own; None if missing."""
     seen = {key_of(result)}
     while 'random_from' in result:
-        result = next((r for r in results if key_of(r) == key_of(result)[:-1]
-                       + (result['random_from'],)), None)
+        result = _named_lender(result, results)
         if result is None or key_of(result) in seen:
             return None
         seen.add(key_of(result))
@@ -771,8 +777,7 @@ def _unshared(results):
     """The ids of the rows of `results` whose random networks are not those of the row they
     name ('random_from'): missing, borrowed from a third row, or other accuracies."""
     def lent(result):
-        lender = next((r for r in results if key_of(r) == key_of(result)[:-1]
-                       + (result['random_from'],)), None)
+        lender = _named_lender(result, results)
         return (lender is not None and 'random_from' not in lender and lender.get('random')
                 and lender['random']['accuracies'] == result['random']['accuracies'])
     return [row_id(key_of(r)) for r in results if 'random_from' in r and not lent(r)]
