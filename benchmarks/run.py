@@ -3,8 +3,8 @@
     python benchmarks/run.py --list                       # the rows, recorded or not
     python benchmarks/run.py --rows 'standard/cifar10/1/*' --data .data
     python benchmarks/run.py                              # rewrite the tables from the JSON
-    python benchmarks/run.py --check                      # exit 1 if a table is stale,
-                                                          # or a row's shared random networks
+    python benchmarks/run.py --check                      # exit 1 if a table, or a row's
+                                                          # shared random networks, is stale
 
 A row distils its set through `tfkip.pipeline.stages` (resuming from its checkpoint), then
 trains its suite's networks on the set and on the random real subset distillation starts

@@ -254,7 +254,6 @@ def test_runs_at_once_keep_each_others_results(tmp_path):
                                  'images_per_class': 1, 'method': 'a', 'again': True}]
 
 
-
 # A row recorded again with new random networks, and the rows that borrowed its old ones.
 SHARE = '''
 import json, sys
@@ -286,6 +285,7 @@ def test_rows_that_share_random_networks_follow_the_row_that_trained_them(tmp_pa
     assert after == {'o': [[0.6], None], 'd': [[0.6], 'o'], 'e': [[0.6], 'o'],
                      'f': [[0.5], 'o'], 'g': [[0.4], 'h']}
     assert unshared == ['standard/digits/1/f', 'standard/digits/1/g']
+
 
 ELSEWHERE = '''
 import dataclasses, json, os, sys
